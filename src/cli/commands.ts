@@ -1,0 +1,20 @@
+import { configCommand } from './config.ts';
+import { dataCommand } from './data.ts';
+import { trainCommand } from './train.ts';
+import { benchCommand } from './bench.ts';
+import { evalCommand } from './eval.ts';
+import { searchCommand } from './search.ts';
+import { bovwCommand } from './bovw.ts';
+import { runsCommand } from './runs.ts';
+
+/** Every `dsi` command, one file each. */
+export const commands = [
+  dataCommand,
+  trainCommand,
+  evalCommand,
+  searchCommand,
+  bovwCommand,
+  runsCommand,
+  benchCommand,
+  configCommand,
+];

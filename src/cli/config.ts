@@ -1,0 +1,28 @@
+import type { CommandModule } from 'yargs';
+import { stringify } from 'yaml';
+import { describeKeys } from '../config/schema.ts';
+import { configFromArgs, withConfigOptions, type ConfigArgs } from './options.ts';
+
+interface Args extends ConfigArgs {
+  keys?: boolean;
+  json?: boolean;
+}
+
+export const configCommand: CommandModule<object, Args> = {
+  command: 'config',
+  describe: 'Validate a config and print it resolved (defaults + file + --set), or list every key',
+  builder: (y) =>
+    withConfigOptions(y)
+      .option('keys', { type: 'boolean', describe: 'List every config key with its type, default and help' })
+      .option('json', { type: 'boolean', describe: 'Print JSON instead of YAML' }) as never,
+  handler: (args) => {
+    if (args.keys) {
+      const docs = describeKeys();
+      if (args.json) return void console.log(JSON.stringify(docs, null, 2));
+      for (const d of docs) console.log(`${d.key} (${d.type}, default ${JSON.stringify(d.default)})\n    ${d.help}`);
+      return;
+    }
+    const { config } = configFromArgs(args);
+    console.log(args.json ? JSON.stringify(config, null, 2) : stringify(config));
+  },
+};

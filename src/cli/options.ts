@@ -1,0 +1,27 @@
+import type { Argv } from 'yargs';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
+
+/** --config and --set, shared by every command that reads a config. */
+export function withConfigOptions<T>(y: Argv<T>) {
+  return y
+    .option('config', {
+      alias: 'c',
+      type: 'string',
+      describe: 'YAML config (e.g. imagenette.yaml, found in ./ or configs/)',
+    })
+    .option('set', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'Override a key: --set section.key=value (repeatable)',
+    });
+}
+
+export interface ConfigArgs {
+  config?: string;
+  set?: string[];
+}
+
+export function configFromArgs(args: ConfigArgs): LoadedConfig {
+  return loadConfig(args.config ?? null, args.set ?? []);
+}

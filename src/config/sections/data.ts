@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** Where images come from, how they are selected and prepared, and how the corpus is split. */
+export const dataSection = z.strictObject({
+  source: z.enum(['hub', 'coco', 'folder']).default('hub')
+    .describe('hub: a Hugging Face Hub dataset; coco: COCO annotations + images; folder: <root>/<class>/<image>'),
+  dataset: z.string().min(1).default('frgfm/imagenette')
+    .describe('Hub dataset repo id (source=hub), e.g. frgfm/imagenette, zh-plus/tiny-imagenet, ILSVRC/imagenet-1k'),
+  hub_config: z.string().min(1).nullable().default('160px')
+    .describe('Hub dataset config (subset), e.g. 160px for frgfm/imagenette; null for the default config'),
+  hub_split: z.string().min(1).default('train').describe('Hub dataset split to read images from'),
+  revision: z.string().min(1).default('main').describe('Hub dataset revision (branch, tag or commit)'),
+  root: z.string().min(1).nullable().default(null)
+    .describe('Local folder: the ImageFolder root (source=folder) or the COCO root holding annotations/ (source=coco)'),
+  coco_split: z.string().min(1).default('val2017')
+    .describe('COCO annotation set: reads annotations/instances_<coco_split>.json (+ captions_<coco_split>.json)'),
+  num_images: z.number().int().min(2).default(512)
+    .describe('Total images in the corpus (indexed + queries)'),
+  min_images_per_class: z.number().int().min(1).default(52)
+    .describe('Classes with fewer images are dropped; ceil(num_images / this) classes are kept, this many images each'),
+  retrieval_fraction: z.number().gt(0).lt(1).default(0.75)
+    .describe('Per class, this fraction of images become queries; the first (1 - fraction) are indexed'),
+  query_split: z.tuple([z.number().min(0), z.number().min(0), z.number().min(0)]).default([0.8, 0.1, 0.1])
+    .describe('Query images split into [train, val, test] fractions (seeded, stratified by class)'),
+  id_scheme: z.enum(['clustered', 'random']).default('clustered')
+    .describe('clustered: consecutive IDs per class; random: IDs shuffled with data.seed'),
+  image_size: z.number().int().min(8).max(1024).default(160)
+    .describe('Side in pixels of the square images stored in the cache (must be a multiple of model.patch_size)'),
+  aspect_tolerance: z.number().min(0).max(1).default(0.1)
+    .describe('Square images first, then those with |width/height - 1| <= this; then centre-crop to square'),
+  coco_min_captions: z.number().int().min(0).default(5)
+    .describe('COCO: images need at least this many captions (ignored when no captions file exists)'),
+  seed: z.number().int().default(42).describe('Seed for ID shuffling and the query split'),
+});
+
+export type DataConfig = z.infer<typeof dataSection>;

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+/** Beam search over the trie of indexed IDs. */
+export const decodeSection = z.strictObject({
+  beam_width: z.number().int().min(1).default(100).describe('Beams kept per step (at least the K asked for)'),
+  constrained: z.boolean().default(true)
+    .describe('Restrict decoding to IDs that exist (trie); false measures how often invalid IDs are written'),
+  batch_size: z.number().int().min(1).default(16).describe('Queries decoded together'),
+});
+
+export type DecodeConfig = z.infer<typeof decodeSection>;

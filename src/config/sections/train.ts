@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/** The two training phases. Reference values are the defaults. */
+export const trainSection = z.strictObject({
+  batch_size: z.number().int().min(1).default(32).describe('Images per optimisation step'),
+  learning_rate: z.number().gt(0).default(5e-4).describe('Adam learning rate'),
+  indexing_epochs: z.number().int().min(0).default(750).describe('Max epochs of phase 1 (image -> own ID)'),
+  retrieval_epochs: z.number().int().min(0).default(75).describe('Max epochs of phase 2 (query -> relevant IDs); 0 skips it'),
+  early_stop_accuracy: z.number().min(0).max(1).default(0.98)
+    .describe('Phase 1 stops once exact-ID training accuracy stays at or above this'),
+  early_stop_patience: z.number().int().min(1).default(3)
+    .describe('Consecutive epochs at or above early_stop_accuracy before phase 1 stops'),
+  workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
+    .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
+  seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
+});
+
+export type TrainConfig = z.infer<typeof trainSection>;

@@ -1,0 +1,67 @@
+/**
+ * The seams between stages are plain data. A `Corpus` is what the data stage hands to training,
+ * BoVW and evaluation: every image as RGB uint8 in one buffer, plus metadata and the split.
+ */
+
+/** One image of the corpus (a row of the pixel buffer). */
+export interface ImageRecord {
+  /** Row in `Corpus.pixels` (row r occupies [r*H*W*3, (r+1)*H*W*3)). */
+  row: number;
+  /** Where it came from: a file path, or `hub:<repo>/<split>#<row>`, or a COCO file name. */
+  source: string;
+  /** Class names; COCO: object categories ordered by total area (largest first). */
+  classes: string[];
+  /** COCO captions (empty elsewhere). */
+  captions: string[];
+  /** indexed: in the database; train/val/test: a query in that part of the query split. */
+  role: 'indexed' | 'train' | 'val' | 'test';
+  /** DSI ID (0..n-1) of an indexed image; null for queries. */
+  id: number | null;
+  /** For queries: IDs of the indexed images relevant to it (same class / shared COCO category), ascending. */
+  relevantIds: number[];
+}
+
+export interface SkippedFile {
+  source: string;
+  reason: string;
+}
+
+export interface CorpusSummary {
+  images: number;
+  classes: number;
+  indexed: number;
+  queries: { train: number; val: number; test: number };
+  meanRelevantPerQuery: number;
+  idLength: number;
+  skipped: number;
+}
+
+export interface Corpus {
+  /** Hash of the data config + source identity: the cache key, recorded in checkpoints and runs. */
+  hash: string;
+  /** Side of the square images. */
+  imageSize: number;
+  /** N x imageSize x imageSize x 3, RGB, row-major. */
+  pixels: Uint8Array;
+  records: ImageRecord[];
+  /** Classes kept, in selection order (largest first). */
+  classNames: string[];
+  skipped: SkippedFile[];
+  /** Rows of the indexed images ordered by ID: `indexedRows[id]` is the row of image `id`. */
+  indexedRows: number[];
+  /** Digits of the longest ID (IDs are written without leading zeros). */
+  idLength: number;
+  /** Path of the cache folder it was loaded from. */
+  cachePath: string;
+}
+
+/** The pixels of one row, without copying. */
+export function imagePixels(corpus: Corpus, row: number): Uint8Array {
+  const size = corpus.imageSize * corpus.imageSize * 3;
+  return corpus.pixels.subarray(row * size, (row + 1) * size);
+}
+
+/** Query records of one role (or all queries). */
+export function queriesOf(corpus: Corpus, role?: 'train' | 'val' | 'test'): ImageRecord[] {
+  return corpus.records.filter((r) => (role ? r.role === role : r.role !== 'indexed'));
+}

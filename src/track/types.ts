@@ -1,0 +1,39 @@
+import type { DsiConfig } from '../config/schema.ts';
+
+export type Phase = 'indexing' | 'retrieval';
+
+/** One row of per-epoch history (written as a JSON line, logged to W&B as `<phase>/<key>`). */
+export interface EpochMetrics {
+  phase: Phase;
+  epoch: number;
+  loss: number;
+  token_accuracy: number;
+  id_accuracy: number;
+  val_loss?: number;
+  val_token_accuracy?: number;
+  val_id_accuracy?: number;
+  learning_rate: number;
+  images_per_sec: number;
+  wall_time_s: number;
+}
+
+export interface RunStartInfo {
+  config: DsiConfig;
+  corpusHash: string;
+  backend: string;
+  resumed: boolean;
+}
+
+/** What the trainer and evaluator report to; the local store is always behind it, W&B optionally. */
+export interface RunTracker {
+  readonly runName: string;
+  /** experiments/<run>/ */
+  readonly dir: string;
+  start(info: RunStartInfo): Promise<void>;
+  logEpoch(row: EpochMetrics): Promise<void>;
+  /** Called once a phase ends (plots are drawn here). */
+  endPhase(phase: Phase): Promise<void>;
+  /** Eval results (flat metric names -> numbers) for the summary. */
+  logSummary(values: Record<string, number | string>): Promise<void>;
+  finish(): Promise<void>;
+}
