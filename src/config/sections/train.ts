@@ -13,6 +13,8 @@ export const trainSection = z.strictObject({
   workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
+  max_targets_per_query: z.number().int().min(1).default(16)
+    .describe('Phase 2: relevant IDs decoded per query image and epoch (a fresh random sample when it has more)'),
 });
 
 export type TrainConfig = z.infer<typeof trainSection>;
