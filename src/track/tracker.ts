@@ -1,33 +1,139 @@
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../config/load.ts';
+import { phaseCurvesSpec } from './plots/curves.ts';
+import { renderPng } from './plots/render.ts';
+import { gitCommit, readJsonIfExists, readMetrics, STORE_FILES, type RunRecord } from './store.ts';
+import { upsertRun } from './wandb/graphql.ts';
+import { offlineDir, OfflineWandbRun } from './wandb/offline.ts';
+import { flattenConfig, runSummary } from './wandb/payload.ts';
+import { endpointFromEnv, WandbSink, type WandbEnv } from './wandb/sink.ts';
 import type { EpochMetrics, Phase, RunStartInfo, RunTracker } from './types.ts';
 
 export const EXPERIMENTS_DIR = join(PROJECT_ROOT, 'experiments');
 
+export interface TrackerOptions {
+  /** Where WANDB_* come from (tests pass their own). Default: process.env. */
+  env?: WandbEnv;
+  /** One-line warnings (W&B trouble, a plot that failed). Default: stderr. */
+  warn?: (message: string) => void;
+  /** Per-request W&B timeout; a dead server costs the run about this much, once. */
+  timeoutMs?: number;
+}
+
+const defaultWarn = (m: string) => process.stderr.write(`dsi: warning: ${m}\n`);
+
 /**
- * The local run store: experiments/<run>/ with config.yaml, run.json and metrics.jsonl.
- * (Minimal version; the tracking issue adds W&B, plots and summaries behind this interface.)
+ * The run tracker: the local store experiments/<run>/ always (config.yaml, run.json,
+ * metrics.jsonl, summary.json, plots/<phase>-curves.png), plus W&B when tracking.wandb allows.
  */
-export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR): RunTracker {
+export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR, options: TrackerOptions = {}): RunTracker {
   const dir = join(experimentsDir, runName);
+  const env = options.env ?? (process.env as WandbEnv);
+  const warn = options.warn ?? defaultWarn;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const runFile = join(dir, STORE_FILES.run);
+  let record: RunRecord | null = null;
+  let rows: EpochMetrics[] = [];
+  let wandb: WandbSink | null = null;
+
+  const saveRecord = async () => writeFile(runFile, JSON.stringify(record, null, 2) + '\n');
+  const readSummary = () => readJsonIfExists<Record<string, number | string>>(join(dir, STORE_FILES.summary)) ?? {};
+
   return {
     runName,
     dir,
     async start(info: RunStartInfo) {
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'config.yaml'), stringify(info.config));
-      const run = { run: runName, corpus_hash: info.corpusHash, backend: info.backend, resumed: info.resumed, started: new Date().toISOString() };
-      await writeFile(join(dir, 'run.json'), JSON.stringify(run, null, 2) + '\n');
+      const previous = readJsonIfExists<RunRecord>(runFile);
+      if (!info.resumed) {
+        // A fresh run under an old name starts a fresh history.
+        for (const f of [STORE_FILES.metrics, STORE_FILES.summary, STORE_FILES.plots, STORE_FILES.wandbOffline]) await rm(join(dir, f), { recursive: true, force: true });
+      }
+      rows = info.resumed ? readMetrics(dir) : [];
+      await writeFile(join(dir, STORE_FILES.config), stringify(info.config));
+      const commit = gitCommit();
+      record = {
+        run: runName,
+        started: info.resumed && previous?.started ? previous.started : new Date().toISOString(),
+        corpus_hash: info.corpusHash,
+        backend: info.backend,
+        git_commit: commit,
+        resumed: info.resumed,
+        phases_done: info.resumed ? previous?.phases_done ?? [] : [],
+      };
+      await saveRecord();
+      wandb = await WandbSink.open({
+        setting: info.config.tracking.wandb,
+        runDir: dir,
+        runName,
+        config: info.config as unknown as Record<string, unknown>,
+        flatConfig: { ...flattenConfig(info.config), 'run.corpus_hash': info.corpusHash, 'run.backend': info.backend, 'run.git_commit': commit },
+        commit,
+        env,
+        timeoutMs,
+        warn,
+      });
+      if (wandb) {
+        record.wandb = wandb.record;
+        await saveRecord();
+      }
     },
     async logEpoch(row: EpochMetrics) {
-      await appendFile(join(dir, 'metrics.jsonl'), JSON.stringify(row) + '\n');
+      await appendFile(join(dir, STORE_FILES.metrics), JSON.stringify(row) + '\n');
+      const step = rows.length; // one W&B step per epoch, counted across both phases
+      rows.push(row);
+      await wandb?.log(row, step);
     },
-    async endPhase(_phase: Phase) {},
+    async endPhase(phase: Phase) {
+      try {
+        const png = await renderPng(phaseCurvesSpec(runName, phase, rows));
+        await mkdir(join(dir, STORE_FILES.plots), { recursive: true });
+        await writeFile(join(dir, STORE_FILES.plots, `${phase}-curves.png`), png);
+      } catch (e) {
+        warn(`could not draw the ${phase} curves (${(e as Error).message}); the metrics are in ${join(dir, STORE_FILES.metrics)}`);
+      }
+      if (record && !record.phases_done.includes(phase)) {
+        record.phases_done.push(phase);
+        await saveRecord();
+      }
+    },
     async logSummary(values) {
-      await writeFile(join(dir, 'summary.json'), JSON.stringify(values, null, 2) + '\n');
+      await mkdir(dir, { recursive: true });
+      const merged = { ...readSummary(), ...values };
+      await writeFile(join(dir, STORE_FILES.summary), JSON.stringify(merged, null, 2) + '\n');
+      if (wandb) return wandb.setSummary(runSummary(rows, merged));
+      if (!record) await summaryFromAnotherProcess(dir, merged, env, timeoutMs, warn);
     },
-    async finish() {},
+    async finish() {
+      if (record) {
+        record.finished = new Date().toISOString();
+        await saveRecord();
+      }
+      await wandb?.close(runSummary(rows, readSummary()));
+      wandb = null;
+    },
   };
+}
+
+/**
+ * `dsi eval` reports into a run that trained in another process: send the summary the way that
+ * run was tracked (its run.json says), never failing the eval over it.
+ */
+async function summaryFromAnotherProcess(dir: string, evalValues: Record<string, number | string>, env: WandbEnv, timeoutMs: number, warn: (m: string) => void): Promise<void> {
+  const rec = readJsonIfExists<RunRecord>(join(dir, STORE_FILES.run))?.wandb;
+  if (!rec || rec.mode === 'disabled') return;
+  const summary = runSummary(readMetrics(dir), evalValues);
+  if (rec.mode === 'offline') {
+    await mkdir(offlineDir(dir), { recursive: true });
+    return new OfflineWandbRun(dir).setSummary(summary);
+  }
+  const ep = endpointFromEnv({ ...env, WANDB_BASE_URL: env.WANDB_BASE_URL || rec.base_url }, timeoutMs);
+  if (!ep) return warn(`the eval summary was not sent to W&B (WANDB_API_KEY is not set); it is in ${join(dir, STORE_FILES.summary)}`);
+  try {
+    await upsertRun(ep, { name: rec.id, project: rec.project, entity: rec.entity, summaryMetrics: JSON.stringify(summary) });
+  } catch (e) {
+    warn(`the eval summary was not sent to W&B (${(e as Error).message}); it is in ${join(dir, STORE_FILES.summary)}`);
+  }
 }

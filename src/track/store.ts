@@ -1,0 +1,127 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { PROJECT_ROOT } from '../config/load.ts';
+import { UserError } from '../runtime/errors.ts';
+import type { EpochMetrics, Phase } from './types.ts';
+
+/**
+ * The layout of one run in the local store, experiments/<run>/. Everything a later
+ * `dsi runs list|compare|sync` needs is in these plain files; none of them holds a secret.
+ */
+export const STORE_FILES = {
+  config: 'config.yaml', // the resolved config
+  run: 'run.json', // RunRecord
+  metrics: 'metrics.jsonl', // one EpochMetrics per line
+  summary: 'summary.json', // flat eval metrics (tracker.logSummary)
+  evalReport: 'eval.json', // written by `dsi eval` (not by the tracker); optional
+  plots: 'plots', // <phase>-curves.png
+  wandbOffline: 'wandb-offline', // what W&B would have received, for `dsi runs sync`
+} as const;
+
+/** W&B side of a run, as recorded locally (ids only; never the key). */
+export interface WandbRecord {
+  mode: 'online' | 'offline' | 'disabled';
+  id: string;
+  project: string;
+  entity: string;
+  base_url?: string;
+  /** Set when the online run could not be reached and the run fell back to offline recording. */
+  fallback_reason?: string;
+  synced_at?: string;
+}
+
+export interface RunRecord {
+  run: string;
+  started: string;
+  finished?: string;
+  corpus_hash: string;
+  backend: string;
+  git_commit: string;
+  resumed: boolean;
+  phases_done: Phase[];
+  wandb?: WandbRecord;
+}
+
+/** The dsi checkout's commit, "unknown" outside a git checkout (e.g. an npm install). */
+export function gitCommit(cwd = PROJECT_ROOT): string {
+  try {
+    const out = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    const sha = out.toString().trim();
+    return /^[0-9a-f]{40}$/.test(sha) ? sha : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function readJsonIfExists<T>(path: string): T | null {
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Lines that do not parse (a run killed mid-write) are skipped rather than failing the whole run. */
+export function readMetrics(dir: string): EpochMetrics[] {
+  const path = join(dir, STORE_FILES.metrics);
+  if (!existsSync(path)) return [];
+  const rows: EpochMetrics[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      rows.push(JSON.parse(line) as EpochMetrics);
+    } catch {
+      // torn last line: ignore
+    }
+  }
+  return rows;
+}
+
+/** Everything the store holds about one run, read back. */
+export interface StoredRun {
+  name: string;
+  dir: string;
+  record: RunRecord | null;
+  config: Record<string, unknown> | null;
+  metrics: EpochMetrics[];
+  summary: Record<string, number | string>;
+  evalReport: unknown;
+}
+
+export function readRun(experimentsDir: string, name: string): StoredRun {
+  const dir = join(experimentsDir, name);
+  if (!existsSync(dir)) {
+    const known = listRunNames(experimentsDir);
+    throw new UserError(`run "${name}" not found in ${experimentsDir}/` + (known.length ? ` (runs: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''})` : ' (no runs yet)'));
+  }
+  const configPath = join(dir, STORE_FILES.config);
+  let config: Record<string, unknown> | null = null;
+  if (existsSync(configPath)) {
+    try {
+      config = (parseYaml(readFileSync(configPath, 'utf8')) ?? null) as Record<string, unknown> | null;
+    } catch (e) {
+      throw new UserError(`${configPath}: not valid YAML (${(e as Error).message})`);
+    }
+  }
+  return {
+    name,
+    dir,
+    record: readJsonIfExists<RunRecord>(join(dir, STORE_FILES.run)),
+    config,
+    metrics: readMetrics(dir),
+    summary: readJsonIfExists<Record<string, number | string>>(join(dir, STORE_FILES.summary)) ?? {},
+    evalReport: readJsonIfExists<unknown>(join(dir, STORE_FILES.evalReport)),
+  };
+}
+
+/** Run folders (those holding a run.json or config.yaml), sorted by name. */
+export function listRunNames(experimentsDir: string): string[] {
+  if (!existsSync(experimentsDir)) return [];
+  return readdirSync(experimentsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && (existsSync(join(experimentsDir, d.name, STORE_FILES.run)) || existsSync(join(experimentsDir, d.name, STORE_FILES.config))))
+    .map((d) => d.name)
+    .sort();
+}

@@ -1,0 +1,90 @@
+/**
+ * The two W&B GraphQL calls @wandb/sdk 0.5.1 does not expose: `viewer` (a cheap reachability and
+ * key check before a run starts) and `upsertBucket` with tags, group and summaryMetrics (the SDK's
+ * init sends only name, project, entity, display name and config, and has no summary API).
+ * Same endpoint (<base>/graphql) and same auth as the SDK: HTTP basic `api:<key>`.
+ */
+
+export interface WandbEndpoint {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+}
+
+/** Why a call failed, in words that never contain the key. */
+export class WandbUnavailable extends Error {
+  constructor(message: string, readonly kind: 'unreachable' | 'rejected' | 'server') {
+    super(message);
+    this.name = 'WandbUnavailable';
+  }
+}
+
+export function authHeader(apiKey: string): string {
+  return `Basic ${Buffer.from(`api:${apiKey}`).toString('base64')}`;
+}
+
+async function graphql<T>(ep: WandbEndpoint, query: string, variables: Record<string, unknown>): Promise<T> {
+  const url = `${ep.baseUrl.replace(/\/+$/, '')}/graphql`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: authHeader(ep.apiKey), 'user-agent': 'dsi (W&B GraphQL)' },
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(ep.timeoutMs),
+    });
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string } };
+    const why = err.name === 'TimeoutError' ? `no answer within ${ep.timeoutMs} ms` : err.cause?.code ?? err.message;
+    throw new WandbUnavailable(`${url} unreachable (${why})`, 'unreachable');
+  }
+  if (res.status === 401 || res.status === 403) {
+    throw new WandbUnavailable(`${url} rejected the API key (HTTP ${res.status}); check WANDB_API_KEY`, 'rejected');
+  }
+  if (!res.ok) throw new WandbUnavailable(`${url} answered HTTP ${res.status}`, 'server');
+  let body: { data?: T; errors?: Array<{ message?: string }> };
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    throw new WandbUnavailable(`${url} answered something that is not JSON`, 'server');
+  }
+  if (body.errors?.length) throw new WandbUnavailable(`${url}: ${body.errors[0].message ?? 'GraphQL error'}`, 'server');
+  if (!body.data) throw new WandbUnavailable(`${url}: empty GraphQL answer`, 'server');
+  return body.data;
+}
+
+/** The key's default entity (user or team name); also proves the server is up and the key valid. */
+export async function viewerEntity(ep: WandbEndpoint): Promise<string> {
+  const data = await graphql<{ viewer: { entity?: string } | null }>(ep, 'query Viewer { viewer { id entity } }', {});
+  if (!data.viewer) throw new WandbUnavailable('the server did not recognise the API key (viewer is null); check WANDB_API_KEY', 'rejected');
+  return data.viewer.entity ?? '';
+}
+
+export interface UpsertRunVars {
+  name: string;
+  project: string;
+  entity: string;
+  displayName?: string;
+  groupName?: string;
+  tags?: string[];
+  /** JSON string, W&B config format ({key: {value, desc}}). */
+  config?: string;
+  /** JSON string of the summary. */
+  summaryMetrics?: string;
+  commit?: string;
+}
+
+const UPSERT = `mutation UpsertBucket($name: String, $project: String, $entity: String, $displayName: String,
+  $groupName: String, $tags: [String!], $config: JSONString, $summaryMetrics: JSONString, $commit: String) {
+  upsertBucket(input: { name: $name, modelName: $project, entityName: $entity, displayName: $displayName,
+    groupName: $groupName, tags: $tags, config: $config, summaryMetrics: $summaryMetrics, commit: $commit }) {
+    bucket { id name displayName }
+    inserted
+  }
+}`;
+
+/** Create or update a run; only the fields given are sent, so partial updates (summary only) work. */
+export async function upsertRun(ep: WandbEndpoint, vars: UpsertRunVars): Promise<void> {
+  const defined = Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined));
+  await graphql(ep, UPSERT, defined);
+}

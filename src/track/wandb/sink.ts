@@ -1,0 +1,104 @@
+import { WandbUnavailable, type WandbEndpoint } from './graphql.ts';
+import { OfflineWandbRun } from './offline.ts';
+import { OnlineWandbRun } from './online.ts';
+import { DEFAULT_BASE_URL, historyRow, wandbIdentity, type IdentityEnv, type WandbIdentity } from './payload.ts';
+import type { WandbRecord } from '../store.ts';
+import type { EpochMetrics } from '../types.ts';
+
+export type WandbSetting = 'auto' | 'online' | 'offline' | 'disabled';
+
+/** The W&B environment variables dsi reads (the key is passed on to W&B and never stored). */
+export interface WandbEnv extends IdentityEnv {
+  WANDB_API_KEY?: string;
+  WANDB_BASE_URL?: string;
+  WANDB_MODE?: string;
+}
+
+/** auto: WANDB_MODE if it names a mode, else online when a key is set, else disabled. */
+export function resolveWandbMode(setting: WandbSetting, env: WandbEnv): 'online' | 'offline' | 'disabled' {
+  if (setting !== 'auto') return setting;
+  const m = env.WANDB_MODE?.toLowerCase();
+  if (m === 'offline' || m === 'dryrun') return 'offline';
+  if (m === 'disabled') return 'disabled';
+  if (m === 'online') return 'online';
+  return env.WANDB_API_KEY ? 'online' : 'disabled';
+}
+
+export function endpointFromEnv(env: WandbEnv, timeoutMs: number): WandbEndpoint | null {
+  if (!env.WANDB_API_KEY) return null;
+  return { baseUrl: (env.WANDB_BASE_URL || DEFAULT_BASE_URL).replace(/\/+$/, ''), apiKey: env.WANDB_API_KEY, timeoutMs };
+}
+
+export interface OpenWandbOptions {
+  setting: WandbSetting;
+  runDir: string;
+  runName: string;
+  config: Record<string, unknown>;
+  flatConfig: Record<string, unknown>;
+  commit: string;
+  env: WandbEnv;
+  timeoutMs: number;
+  warn: (message: string) => void;
+}
+
+/**
+ * The W&B side of one run. Online when it can be, otherwise offline files: if the server is down
+ * or the key is rejected the run says so once and records offline, so `dsi runs sync` can upload
+ * it later. Never throws into the trainer.
+ */
+export class WandbSink {
+  private constructor(
+    readonly record: WandbRecord,
+    private readonly online: OnlineWandbRun | null,
+    private readonly offline: OfflineWandbRun | null,
+  ) {}
+
+  static async open(o: OpenWandbOptions): Promise<WandbSink | null> {
+    const mode = resolveWandbMode(o.setting, o.env);
+    if (mode === 'disabled') return null;
+    const identity = wandbIdentity(o.runName, o.config, o.env);
+    if (mode === 'online') {
+      const ep = endpointFromEnv(o.env, o.timeoutMs);
+      let reason: string;
+      if (!ep) {
+        reason = 'tracking.wandb=online but WANDB_API_KEY is not set';
+      } else {
+        try {
+          const run = await OnlineWandbRun.open(ep, identity, o.flatConfig, o.commit, o.warn);
+          const record: WandbRecord = { mode, id: run.identity.id, project: run.identity.project, entity: run.identity.entity, base_url: ep.baseUrl };
+          return new WandbSink(record, run, null);
+        } catch (e) {
+          if (!(e instanceof WandbUnavailable)) throw e;
+          reason = e.message;
+        }
+      }
+      o.warn(`W&B disabled for this run: ${reason}. Training goes on; the run is recorded in ${o.runDir}/wandb-offline/ (upload later with \`dsi runs sync ${o.runName}\`)`);
+      return WandbSink.openOffline(o, identity, reason);
+    }
+    return WandbSink.openOffline(o, identity);
+  }
+
+  private static async openOffline(o: OpenWandbOptions, identity: WandbIdentity, fallbackReason?: string): Promise<WandbSink> {
+    const offline = new OfflineWandbRun(o.runDir);
+    await offline.open(identity, o.flatConfig, o.commit);
+    const record: WandbRecord = { mode: 'offline', id: identity.id, project: identity.project, entity: identity.entity };
+    if (fallbackReason) record.fallback_reason = fallbackReason;
+    return new WandbSink(record, null, offline);
+  }
+
+  async log(row: EpochMetrics, step: number): Promise<void> {
+    const history = historyRow(row);
+    if (this.online) this.online.log(history, step);
+    if (this.offline) await this.offline.log(history, step);
+  }
+
+  async setSummary(summary: Record<string, number | string>): Promise<void> {
+    if (this.online) await this.online.setSummary(summary);
+    if (this.offline) await this.offline.setSummary(summary);
+  }
+
+  async close(summary: Record<string, number | string>): Promise<void> {
+    if (this.online) await this.online.close(summary);
+    if (this.offline) await this.offline.setSummary(summary);
+  }
+}
