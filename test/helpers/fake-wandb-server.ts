@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A stand-in for W&B's backend on 127.0.0.1, implementing the endpoints @wandb/sdk and dsi call:
+ * POST /graphql (viewer, upsertBucket) and POST /files/<entity>/<project>/<run>/file_stream.
+ * It keeps what arrived per run so tests can assert config, history and summary.
+ */
+export interface FakeRun {
+  entity: string;
+  project: string;
+  name: string;
+  displayName?: string;
+  groupName?: string;
+  tags?: string[];
+  /** As W&B stores it: {key: {value, desc}}. */
+  config: Record<string, { value: unknown }>;
+  /** wandb-history.jsonl, indexed by the offset the client sent. */
+  history: Array<Record<string, unknown>>;
+  /** The summary as the server would show it: the last summaryMetrics or file-stream summary wins. */
+  summary: Record<string, unknown>;
+  complete: boolean;
+}
+
+export interface FakeWandbServer {
+  url: string;
+  runs: Map<string, FakeRun>;
+  /** Every Authorization header received. */
+  authHeaders: string[];
+  requests: Array<{ path: string; body: string }>;
+  /** 'ok', or 'reject' (every request answers 401, as W&B does for a bad key). */
+  mode: 'ok' | 'reject';
+  run(name: string): FakeRun | undefined;
+  close(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startFakeWandb(mode: 'ok' | 'reject' = 'ok'): Promise<FakeWandbServer> {
+  const runs = new Map<string, FakeRun>();
+  const state: FakeWandbServer = {
+    url: '',
+    runs,
+    authHeaders: [],
+    requests: [],
+    mode,
+    run: (name) => [...runs.values()].find((r) => r.name === name),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+  const getRun = (entity: string, project: string, name: string): FakeRun => {
+    const key = `${entity}/${project}/${name}`;
+    if (!runs.has(key)) runs.set(key, { entity, project, name, config: {}, history: [], summary: {}, complete: false });
+    return runs.get(key)!;
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    state.requests.push({ path: req.url ?? '', body });
+    state.authHeaders.push(req.headers.authorization ?? '');
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    if (state.mode === 'reject') return send(401, { errors: [{ message: 'user is not logged in' }] });
+
+    if (req.method === 'POST' && req.url === '/graphql') {
+      const { query, variables: v = {} } = JSON.parse(body) as { query: string; variables?: Record<string, any> };
+      if (/\bviewer\b/.test(query)) {
+        return send(200, { data: { viewer: { id: 'VXNlcjox', entity: 'fake-entity', flags: '{}', teams: { edges: [] } } } });
+      }
+      if (/upsertBucket/.test(query)) {
+        const run = getRun(v.entity || 'fake-entity', v.project || 'uncategorized', v.name);
+        if (v.displayName) run.displayName = v.displayName;
+        if (v.groupName) run.groupName = v.groupName;
+        if (v.tags) run.tags = v.tags;
+        if (v.config) run.config = { ...run.config, ...JSON.parse(v.config) };
+        if (v.summaryMetrics) run.summary = JSON.parse(v.summaryMetrics);
+        return send(200, {
+          data: {
+            upsertBucket: {
+              bucket: { id: 'QnVja2V0OjE=', name: run.name, displayName: run.displayName ?? run.name, description: null, config: JSON.stringify(run.config), sweepName: null, project: { id: 'UHJvamVjdDox', name: run.project, entity: { id: 'RW50aXR5OjE=', name: run.entity } } },
+              inserted: true,
+            },
+          },
+        });
+      }
+      return send(200, { errors: [{ message: `fake server: unknown query ${query.slice(0, 40)}` }] });
+    }
+
+    const fs = /^\/files\/([^/]*)\/([^/]+)\/([^/]+)\/file_stream$/.exec(req.url ?? '');
+    if (req.method === 'POST' && fs) {
+      const run = getRun(decodeURIComponent(fs[1]), decodeURIComponent(fs[2]), decodeURIComponent(fs[3]));
+      const msg = JSON.parse(body) as { files?: Record<string, { offset: number; content: string[] }>; complete?: boolean };
+      const hist = msg.files?.['wandb-history.jsonl'];
+      if (hist) hist.content.forEach((line, i) => (run.history[hist.offset + i] = JSON.parse(line)));
+      const summ = msg.files?.['wandb-summary.json'];
+      if (summ) run.summary = JSON.parse(summ.content[summ.content.length - 1]);
+      if (msg.complete) run.complete = true;
+      return send(200, { exitcode: null, limits: {} });
+    }
+    send(404, { error: 'not found' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
+
+/** A port on 127.0.0.1 where nothing listens (a server that was started and closed). */
+export async function deadUrl(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}

@@ -1,0 +1,163 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/config/load.ts';
+import { syncRun } from '../src/track/wandb/sync.ts';
+import { deadUrl, startFakeWandb } from './helpers/fake-wandb-server.ts';
+
+// Sentinels: if either shows up in a file or in the output, a secret leaked.
+const API_KEY = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
+const HF_TOKEN = 'hf_SENTINELsentinelSENTINEL';
+const BASIC = `Basic ${Buffer.from(`api:${API_KEY}`).toString('base64')}`;
+
+/** Run test/helpers/tracked-run.ts in its own process; resolve with its output and duration. */
+function trackedRun(experimentsDir: string, run: string, env: Record<string, string>, overrides: string[] = []) {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', join('test', 'helpers', 'tracked-run.ts'), experimentsDir, run, ...overrides], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH!, HOME: tmpdir(), HF_TOKEN, DSI_TEST_WANDB_TIMEOUT_MS: '1500', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return new Promise<{ code: number | null; output: string; ms: number }>((resolve) => child.on('exit', (code) => resolve({ code, output, ms: Date.now() - started })));
+}
+
+/** Every file under dir, recursively, as text (PNG bytes included: a key could hide anywhere). */
+function allFileContents(dir: string): string {
+  let text = '';
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    text += statSync(p).isDirectory() ? allFileContents(p) : readFileSync(p).toString('latin1');
+  }
+  return text;
+}
+
+function assertNoSecret(where: string, text: string) {
+  for (const secret of [API_KEY, HF_TOKEN, Buffer.from(`api:${API_KEY}`).toString('base64')]) {
+    assert.ok(!text.includes(secret), `a secret appears in ${where}`);
+  }
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'dsi-track-'));
+
+test('online: config, per-phase history, eval summary, tags and group arrive; the key only as basic auth', async () => {
+  const server = await startFakeWandb();
+  const exp = tmp();
+  try {
+    const r = await trackedRun(exp, 'imnet-1024-random', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url, WANDB_PROJECT: 'dsi-test' }, ['data.num_images=1024', 'data.id_scheme=random']);
+    assert.equal(r.code, 0, r.output);
+    assert.equal(r.output, '', 'a healthy online run prints nothing');
+    const run = server.run('imnet-1024-random');
+    assert.ok(run, 'the run was created');
+    assert.equal(run.project, 'dsi-test');
+    assert.equal(run.entity, 'fake-entity', 'default entity asked from the server');
+    assert.equal(run.displayName, 'imnet-1024-random');
+    // the whole resolved config, flattened
+    assert.equal(run.config['data.num_images'].value, 1024);
+    assert.equal(run.config['model.embed_dim'].value, 128);
+    assert.equal(run.config['run.corpus_hash'].value, 'c0ffee');
+    assert.deepEqual(run.config['data.query_split'].value, [0.8, 0.1, 0.1]);
+    assert.equal(run.groupName, 'imagenette-1024-random');
+    assert.deepEqual(run.tags, ['dataset:imagenette', 'db:1024', 'ids:random']);
+    // history: 6 indexing + 4 retrieval epochs, names per phase, in order
+    assert.equal(run.history.length, 10);
+    assert.equal(run.history[0]['indexing/loss'], 2.4);
+    assert.equal(run.history[5]['indexing/epoch'], 6);
+    assert.equal(run.history[9]['retrieval/val_loss'], 0.75);
+    assert.equal(run.history[9]._step, 9);
+    assert.ok(!('retrieval/loss' in run.history[0]));
+    assert.ok(run.complete, 'the file stream was closed');
+    // summary: eval metrics plus the last value of each curve
+    assert.equal(run.summary['eval/ia@1'], 0.95);
+    assert.equal(run.summary['eval/recall@100'], 0.77);
+    assert.equal(run.summary['retrieval/val_loss'], 0.75);
+    assert.equal(run.summary['indexing/id_accuracy'], 1 - 0.8 / 6);
+    // auth: every request carried exactly what the SDK sends
+    assert.ok(server.authHeaders.length >= 4);
+    for (const h of server.authHeaders) assert.equal(h, BASIC);
+    for (const req of server.requests) assertNoSecret(`the body of ${req.path}`, req.body);
+    assertNoSecret('experiments/', allFileContents(exp));
+    assertNoSecret('the output', r.output);
+    const record = JSON.parse(readFileSync(join(exp, 'imnet-1024-random', 'run.json'), 'utf8'));
+    assert.equal(record.wandb.mode, 'online');
+    assert.equal(record.wandb.project, 'dsi-test');
+    assert.ok(!existsSync(join(exp, 'imnet-1024-random', 'wandb-offline')));
+  } finally {
+    await server.close();
+  }
+});
+
+async function assertFallsBack(env: Record<string, string>, why: RegExp) {
+  const exp = tmp();
+  const r = await trackedRun(exp, 'r', env, ['tracking.wandb=online']);
+  assert.equal(r.code, 0, r.output);
+  const warnings = r.output.trim().split('\n');
+  assert.equal(warnings.length, 1, `exactly one warning, got:\n${r.output}`);
+  assert.match(warnings[0], why);
+  assert.match(warnings[0], /dsi runs sync r/);
+  assert.ok(r.ms < 20_000, `the run was held up ${r.ms} ms`);
+  const dir = join(exp, 'r');
+  assert.equal(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 10, 'local store complete');
+  assert.ok(existsSync(join(dir, 'plots', 'retrieval-curves.png')));
+  assert.equal(readFileSync(join(dir, 'wandb-offline', 'history.jsonl'), 'utf8').trim().split('\n').length, 10, 'recorded for a later sync');
+  assert.equal(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).wandb.mode, 'offline');
+  assertNoSecret('experiments/', allFileContents(exp));
+  assertNoSecret('the output', r.output);
+}
+
+test('unreachable W&B server: one warning, training goes on, everything in the local store', async () => {
+  await assertFallsBack({ WANDB_API_KEY: API_KEY, WANDB_BASE_URL: await deadUrl() }, /unreachable/);
+});
+
+test('rejected key (401): one warning naming the key problem, training goes on', async () => {
+  const server = await startFakeWandb('reject');
+  try {
+    await assertFallsBack({ WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url }, /rejected the API key/);
+    assert.ok(server.run('r') === undefined);
+  } finally {
+    await server.close();
+  }
+});
+
+test('offline run, then `runs sync` uploads config, history and summary', async () => {
+  const exp = tmp();
+  const r = await trackedRun(exp, 'off-1', {}, ['tracking.wandb=offline']);
+  assert.equal(r.code, 0, r.output);
+  assert.equal(r.output, '');
+  const server = await startFakeWandb();
+  try {
+    const result = await syncRun(exp, 'off-1', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url, WANDB_PROJECT: 'synced' }, 3000);
+    assert.equal(result.rows, 10);
+    const run = server.run('off-1')!;
+    assert.equal(run.project, 'synced');
+    assert.equal(run.config['data.num_images'].value, 512);
+    assert.equal(run.history.length, 10);
+    assert.equal(run.history[6]['retrieval/val_id_accuracy'], 0.7 - 0.5 / 1);
+    assert.equal(run.summary['eval/map@10'], 0.41);
+    assert.ok(run.complete);
+    for (const h of server.authHeaders) assert.equal(h, BASIC);
+    const record = JSON.parse(readFileSync(join(exp, 'off-1', 'run.json'), 'utf8'));
+    assert.ok(record.wandb.synced_at);
+    assertNoSecret('experiments/', allFileContents(exp));
+  } finally {
+    await server.close();
+  }
+});
+
+test('sync without a key or to a server that rejects it is a clear error', async () => {
+  const exp = tmp();
+  await trackedRun(exp, 'off-2', {}, ['tracking.wandb=offline']);
+  await assert.rejects(syncRun(exp, 'off-2', {}), /WANDB_API_KEY is not set/);
+  await assert.rejects(syncRun(exp, 'nope', { WANDB_API_KEY: API_KEY }), /run "nope" not found/);
+  const server = await startFakeWandb('reject');
+  try {
+    await assert.rejects(syncRun(exp, 'off-2', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url }, 2000), (e: Error) => /rejected the API key/.test(e.message) && !e.message.includes(API_KEY));
+  } finally {
+    await server.close();
+  }
+});
