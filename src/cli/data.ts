@@ -1,11 +1,56 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.ts';
+import { relative } from 'node:path';
+import { prepareCorpus, summarizeCorpus } from '../data/corpus.ts';
+import { configFromArgs, withConfigOptions, type ConfigArgs } from './options.ts';
 
-// Placeholder until issue 2 lands: the command exists so --help lists it.
-export const dataCommand: CommandModule = {
+interface Args extends ConfigArgs {
+  json?: boolean;
+  force?: boolean;
+}
+
+export const dataCommand: CommandModule<object, Args> = {
   command: 'data',
   describe: 'Build (or reuse) the image corpus cache and print a summary',
-  handler: () => {
-    throw new UserError('dsi data is not implemented yet (issue 2)');
+  builder: (y) =>
+    withConfigOptions(y)
+      .option('json', { type: 'boolean', describe: 'Print the summary as JSON on stdout' })
+      .option('force', { type: 'boolean', describe: 'Rebuild the cache even when a complete one exists' })
+      .example('$0 data --config quickstart.yaml', 'the embedded 400-image default')
+      .example(
+        '$0 data --config imagenette.yaml --set data.source=folder --set data.root=../shared/data/imagenette-224/train',
+        'Imagenette from a local ImageFolder copy',
+      ) as never,
+  handler: async (args) => {
+    const { config } = configFromArgs(args);
+    const corpus = await prepareCorpus(config.data, { force: args.force });
+    const summary = summarizeCorpus(corpus);
+    const report = {
+      ...summary,
+      requestedImages: corpus.requestedImages,
+      hash: corpus.hash,
+      cachePath: corpus.cachePath,
+      reused: corpus.reused,
+      seconds: +corpus.seconds.toFixed(2),
+    };
+    if (corpus.records.length < corpus.requestedImages) {
+      process.stderr.write(
+        `warning: only ${corpus.records.length} of data.num_images=${corpus.requestedImages} images were available ` +
+          `(classes with >= data.min_images_per_class=${config.data.min_images_per_class} images, after skipping ${summary.skipped})\n`,
+      );
+    }
+    if (args.json) return void console.log(JSON.stringify(report, null, 2));
+    const q = summary.queries;
+    const lines: [string, string | number][] = [
+      ['images', summary.images],
+      ['classes', summary.classes],
+      ['indexed', summary.indexed],
+      ['queries', `${q.train + q.val + q.test} (train ${q.train} / val ${q.val} / test ${q.test})`],
+      ['mean relevant/query', summary.meanRelevantPerQuery.toFixed(2)],
+      ['ID length', `${summary.idLength} digits`],
+      ['skipped', summary.skipped],
+      ['cache', `${relative(process.cwd(), corpus.cachePath) || '.'} (${corpus.reused ? 'reused' : 'built'}, hash ${corpus.hash})`],
+      ['time', `${corpus.seconds.toFixed(1)} s`],
+    ];
+    for (const [k, v] of lines) console.log(`${k.padEnd(20)} ${v}`);
   },
 };

@@ -25,4 +25,15 @@ export interface ImageSource {
   items: SourceItem[];
   /** Entries that could not be used before decoding (unreadable annotations rows, missing files...). */
   skipped: SkippedFile[];
+  /**
+   * COCO / ImageNet-1k rule: square images first, then those within data.aspect_tolerance, the rest
+   * dropped. Off (absent) for datasets of fixed-size images (Imagenette, Tiny ImageNet, folders),
+   * which are centre-cropped whatever their aspect.
+   */
+  aspectSelection?: boolean;
+  /**
+   * COCO rule: an image belongs to every class it shows; the first num_images images showing any
+   * kept class are taken (instead of min_images_per_class images from each kept class).
+   */
+  multiLabel?: boolean;
 }

@@ -1,0 +1,182 @@
+import type { DataConfig } from '../config/sections/data.ts';
+import { UserError } from '../runtime/errors.ts';
+import { CACHE_FORMAT, cacheDirFor, corpusHash, DEFAULT_CACHE_ROOT, readCache, writeCache, type Manifest } from './cache.ts';
+import { decodeSelection } from './decodeSelection.ts';
+import { idLengthFor } from './ids.ts';
+import { planSelection } from './select.ts';
+import type { ImageSource } from './sources/types.ts';
+import { splitCorpus } from './split.ts';
+import type { Corpus, CorpusSummary, ImageRecord } from './types.ts';
+
+export { loadCorpusByHash } from './cache.ts';
+
+/**
+ * The data stage in one call: open the source, and either reuse the cached corpus for this data
+ * config + source, or select, decode, split, assign IDs and write the cache.
+ */
+
+export interface PrepareOptions {
+  /** Where cache folders live (default data/cache under the project). */
+  cacheRoot?: string;
+  /** Rebuild even when a complete cache exists. */
+  force?: boolean;
+}
+
+export interface PreparedCorpus extends Corpus {
+  /** True when the cache was reused, false when this call built it. */
+  reused: boolean;
+  /** Images asked for (data.num_images); the corpus may hold fewer when the source runs short. */
+  requestedImages: number;
+  /** Seconds this call took (listing + reuse, or the whole build). */
+  seconds: number;
+}
+
+export async function prepareCorpus(data: DataConfig, opts: PrepareOptions = {}): Promise<PreparedCorpus> {
+  const started = Date.now();
+  const cacheRoot = opts.cacheRoot ?? DEFAULT_CACHE_ROOT;
+  const source = await openSource(data, cacheRoot);
+  const hash = corpusHash(data, source.identity);
+  if (!opts.force) {
+    const found = await readCache(cacheDirFor(cacheRoot, hash));
+    if (found) {
+      return { ...found.corpus, reused: true, requestedImages: data.num_images, seconds: (Date.now() - started) / 1000 };
+    }
+  }
+  const manifest = await buildCorpus(data, source, hash, started);
+  return {
+    ...manifest.corpus,
+    cachePath: await writeCache(cacheRoot, manifest.manifest, manifest.corpus.pixels),
+    reused: false,
+    requestedImages: data.num_images,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** One source per data.source. Hub and COCO load lazily: they pull in parquet/JSON machinery. */
+async function openSource(data: DataConfig, cacheRoot: string): Promise<ImageSource> {
+  switch (data.source) {
+    case 'folder': {
+      const { openFolderSource } = await import('./sources/folder.ts');
+      return openFolderSource(data);
+    }
+    case 'coco': {
+      const { openCocoSource } = await import('./sources/coco.ts');
+      return openCocoSource(data, { cacheDir: cacheRoot });
+    }
+    case 'hub': {
+      let hub: { openHubSource: (d: DataConfig, o: { cacheDir: string }) => Promise<ImageSource> };
+      try {
+        // Through a variable: the hub source is written alongside this file and may not exist yet.
+        const hubModule = './sources/hub.ts';
+        hub = await import(hubModule);
+      } catch (err) {
+        throw new UserError(
+          `data.source=hub is not available in this build (${(err as Error).message.split('\n')[0]}); ` +
+            'use a local copy instead: --set data.source=folder --set data.root=PATH',
+        );
+      }
+      return hub.openHubSource(data, { cacheDir: cacheRoot });
+    }
+  }
+}
+
+async function buildCorpus(
+  data: DataConfig,
+  source: ImageSource,
+  hash: string,
+  started: number,
+): Promise<{ corpus: Corpus; manifest: Manifest }> {
+  const multiLabel = source.multiLabel ?? false;
+  const aspectSelection = source.aspectSelection ?? false;
+  const plan = planSelection(source.items, {
+    numImages: data.num_images,
+    minImagesPerClass: data.min_images_per_class,
+    aspectTolerance: data.aspect_tolerance,
+    aspectSelection,
+    multiLabel,
+  });
+  const decoded = await decodeSelection(plan, {
+    size: data.image_size,
+    aspectTolerance: aspectSelection ? data.aspect_tolerance : null,
+  });
+  if (decoded.chosen.length === 0) {
+    throw new UserError(`no image of data.root=${data.root ?? data.dataset} could be decoded (${decoded.skipped.length} skipped)`);
+  }
+
+  const kept = new Set(plan.classNames);
+  // The class an image is split under: its first (largest, for COCO) class among the kept ones.
+  const primary = decoded.chosen.map((item) => item.classes.find((c) => kept.has(c))!);
+  const present = new Set(primary);
+  const classNames = plan.classNames.filter((c) => present.has(c));
+  const split = splitCorpus(
+    decoded.chosen.map((item, i) => ({ primaryClass: primary[i], classes: item.classes })),
+    classNames,
+    {
+      retrievalFraction: data.retrieval_fraction,
+      querySplit: data.query_split,
+      idScheme: data.id_scheme,
+      seed: data.seed,
+      multiLabel,
+    },
+  );
+  const records: ImageRecord[] = decoded.chosen.map((item, row) => ({
+    row,
+    source: item.source,
+    classes: item.classes,
+    captions: item.captions,
+    role: split.roles[row],
+    id: split.ids[row],
+    relevantIds: split.relevantIds[row],
+  }));
+  const idLength = idLengthFor(split.indexedRows.length);
+  const skipped = [...source.skipped, ...decoded.skipped];
+  const corpus: Corpus = {
+    hash,
+    imageSize: data.image_size,
+    pixels: decoded.pixels,
+    records,
+    classNames,
+    skipped,
+    indexedRows: split.indexedRows,
+    idLength,
+    cachePath: '',
+  };
+  const manifest: Manifest = {
+    format: CACHE_FORMAT,
+    hash,
+    createdAt: new Date().toISOString(),
+    buildSeconds: (Date.now() - started) / 1000,
+    source: { kind: data.source, identity: source.identity },
+    data,
+    imageSize: data.image_size,
+    classNames,
+    classSizes: plan.classSizes,
+    records,
+    indexedRows: split.indexedRows,
+    idLength,
+    skipped,
+    summary: { ...summarizeCorpus(corpus), requestedImages: data.num_images },
+  };
+  return { corpus, manifest };
+}
+
+/** The numbers `dsi data` prints and the manifest records. */
+export function summarizeCorpus(corpus: Corpus): CorpusSummary {
+  const queries = { train: 0, val: 0, test: 0 };
+  let relevantTotal = 0;
+  for (const r of corpus.records) {
+    if (r.role === 'indexed') continue;
+    queries[r.role]++;
+    relevantTotal += r.relevantIds.length;
+  }
+  const queryCount = queries.train + queries.val + queries.test;
+  return {
+    images: corpus.records.length,
+    classes: corpus.classNames.length,
+    indexed: corpus.indexedRows.length,
+    queries,
+    meanRelevantPerQuery: queryCount > 0 ? relevantTotal / queryCount : 0,
+    idLength: corpus.idLength,
+    skipped: corpus.skipped.length,
+  };
+}
