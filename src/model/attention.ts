@@ -1,0 +1,83 @@
+/**
+ * Multi-head attention on flattened activations: queries [B*T, D], keys/values [B*S, D].
+ * Heads are folded into the batch axis for the score and mixing matMuls.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { dense } from './layers.ts';
+
+export interface AttentionWeights {
+  /** Query projection [D, D] (+ bias); for self-attention q, k, v are one fused [D, 3D] matrix. */
+  wq?: tf.Variable;
+  bq?: tf.Variable;
+  wkv?: tf.Variable;
+  bkv?: tf.Variable;
+  wqkv?: tf.Variable;
+  bqkv?: tf.Variable;
+  wo: tf.Variable;
+  bo: tf.Variable;
+}
+
+/** [B*T, D] -> [B*H, T, dh] */
+function splitHeads(x: tf.Tensor2D, batch: number, len: number, heads: number): tf.Tensor3D {
+  const dh = x.shape[1] / heads;
+  return tf.reshape(tf.transpose(tf.reshape(x, [batch, len, heads, dh]), [0, 2, 1, 3]), [batch * heads, len, dh]);
+}
+
+/** [B*H, T, dh] -> [B*T, D] */
+function mergeHeads(x: tf.Tensor3D, batch: number, len: number, heads: number): tf.Tensor2D {
+  const dh = x.shape[2];
+  return tf.reshape(tf.transpose(tf.reshape(x, [batch, heads, len, dh]), [0, 2, 1, 3]), [batch * len, heads * dh]);
+}
+
+/** Additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above (later positions). */
+export function causalMask(len: number): tf.Tensor2D {
+  const m = new Float32Array(len * len);
+  for (let i = 0; i < len; i++) for (let j = i + 1; j < len; j++) m[i * len + j] = -1e9;
+  return tf.tensor2d(m, [len, len]);
+}
+
+/** Scaled dot-product attention over already-projected q [B*H,T,dh], k/v [B*H,S,dh]. */
+export function scaledDotProduct(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null): tf.Tensor3D {
+  const scale = 1 / Math.sqrt(q.shape[2]);
+  let scores = tf.mul(tf.matMul(q, k, false, true), scale) as tf.Tensor3D;
+  if (mask) scores = tf.add(scores, mask);
+  return tf.matMul(tf.softmax(scores), v);
+}
+
+/** Self-attention: x [B*T, D]. */
+export function selfAttention(
+  x: tf.Tensor2D,
+  w: AttentionWeights,
+  batch: number,
+  len: number,
+  heads: number,
+  mask: tf.Tensor2D | null,
+): tf.Tensor2D {
+  const d = x.shape[1];
+  const qkv = dense(x, w.wqkv!, w.bqkv!);
+  const [q, k, v] = tf.split(qkv, [d, d, d], 1) as tf.Tensor2D[];
+  const out = scaledDotProduct(splitHeads(q, batch, len, heads), splitHeads(k, batch, len, heads), splitHeads(v, batch, len, heads), mask);
+  return dense(mergeHeads(out, batch, len, heads), w.wo, w.bo);
+}
+
+/**
+ * Cross-attention: queries x [R*T, D] attend to keys/values projected from `memory` [B*S, D].
+ * When `memoryIndex` is given (R target rows pointing at B images), K/V are projected once
+ * per image and then gathered per target, so an image with many targets is projected once.
+ */
+export function crossAttention(
+  x: tf.Tensor2D,
+  memoryKV: tf.Tensor3D,
+  w: AttentionWeights,
+  rows: number,
+  len: number,
+  heads: number,
+): tf.Tensor2D {
+  const d = x.shape[1];
+  const memLen = memoryKV.shape[1];
+  const kv = tf.reshape(memoryKV, [rows * memLen, 2 * d]) as tf.Tensor2D;
+  const [k, v] = tf.split(kv, [d, d], 1) as tf.Tensor2D[];
+  const q = dense(x, w.wq!, w.bq!);
+  const out = scaledDotProduct(splitHeads(q, rows, len, heads), splitHeads(k, rows, memLen, heads), splitHeads(v, rows, memLen, heads), null);
+  return dense(mergeHeads(out, rows, len, heads), w.wo, w.bo);
+}
