@@ -1,11 +1,42 @@
-import type { CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.ts';
+import type { Argv, CommandModule } from 'yargs';
+import { EXPERIMENTS_DIR } from '../track/tracker.ts';
+import { runsCompareText, runsListText, runsSyncText } from '../track/commands.ts';
+import type { WandbEnv } from '../track/wandb/sink.ts';
 
-// Placeholder until issue 6 lands: the command exists so --help lists it.
+const dirOption = <T>(y: Argv<T>) =>
+  y.option('experiments', { type: 'string', default: EXPERIMENTS_DIR, describe: 'The local run store', defaultDescription: 'experiments/' });
+
 export const runsCommand: CommandModule = {
-  command: 'runs',
-  describe: 'List and compare runs in the local run store',
-  handler: () => {
-    throw new UserError('dsi runs is not implemented yet (issue 6)');
-  },
+  command: 'runs <command>',
+  describe: 'List, compare and sync runs in the local run store (experiments/<run>/)',
+  builder: (y) =>
+    y
+      .command({
+        command: 'list',
+        describe: 'One line per run: date, dataset, DB size, IDs, phases done, IA@1, MAP@10, R@100',
+        builder: (a) => dirOption(a).option('json', { type: 'boolean', default: false, describe: 'JSON for scripts' }),
+        handler: (a) => void process.stdout.write(runsListText(a.experiments as string, a.json as boolean)),
+      })
+      .command({
+        command: 'compare <runs..>',
+        describe: 'Config keys that differ and metrics side by side (two or more runs)',
+        builder: (a) =>
+          dirOption(a)
+            .positional('runs', { type: 'string', array: true, describe: 'run names' })
+            .option('json', { type: 'boolean', default: false, describe: 'JSON for scripts' })
+            .option('png', { type: 'string', describe: 'Also write the overlaid training curves to this PNG' }),
+        handler: async (a) => {
+          process.stdout.write(await runsCompareText(a.experiments as string, a.runs as string[], { json: a.json as boolean, png: a.png as string | undefined }));
+        },
+      })
+      .command({
+        command: 'sync <run>',
+        describe: 'Upload a local run (offline or never tracked) to W&B: needs WANDB_API_KEY (WANDB_BASE_URL, WANDB_PROJECT, WANDB_ENTITY respected)',
+        builder: (a) => dirOption(a).positional('run', { type: 'string', demandOption: true }),
+        handler: async (a) => {
+          process.stdout.write(await runsSyncText(a.experiments as string, a.run as string, process.env as WandbEnv));
+        },
+      })
+      .demandCommand(1, 'Name a runs command: list, compare or sync.'),
+  handler: () => {},
 };

@@ -34,8 +34,9 @@ async function graphql<T>(ep: WandbEndpoint, query: string, variables: Record<st
       signal: AbortSignal.timeout(ep.timeoutMs),
     });
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
-    const why = err.name === 'TimeoutError' ? `no answer within ${ep.timeoutMs} ms` : err.cause?.code ?? err.message;
+    const err = e as Error & { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } };
+    const cause = err.cause;
+    const why = err.name === 'TimeoutError' ? `no answer within ${ep.timeoutMs} ms` : cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? err.message;
     throw new WandbUnavailable(`${url} unreachable (${why})`, 'unreachable');
   }
   if (res.status === 401 || res.status === 403) {

@@ -1,0 +1,46 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UserError } from '../runtime/errors.ts';
+import { compareRuns, listRow } from './compare.ts';
+import { formatTable } from './format.ts';
+import { compareCurvesSpec } from './plots/curves.ts';
+import { renderPng } from './plots/render.ts';
+import { listRunNames, readRun } from './store.ts';
+import { syncRun } from './wandb/sync.ts';
+import type { WandbEnv } from './wandb/sink.ts';
+
+/** The logic behind `dsi runs list|compare|sync`; returns the text to print. */
+export function runsListText(experimentsDir: string, json: boolean): string {
+  const rows = listRunNames(experimentsDir).map((name) => listRow(readRun(experimentsDir, name)));
+  if (json) return JSON.stringify(rows, null, 2) + '\n';
+  if (!rows.length) return `no runs in ${experimentsDir}/ yet (dsi train writes them)\n`;
+  return formatTable(
+    ['run', 'date', 'dataset', 'DB size', 'IDs', 'phases', 'IA@1', 'MAP@10', 'R@100'],
+    rows.map((r) => [r.name, r.date, r.dataset, r.db_size, r.ids, r.phases_done, r.ia1, r.map10, r.recall100]),
+  );
+}
+
+export async function runsCompareText(experimentsDir: string, names: string[], opts: { json?: boolean; png?: string }): Promise<string> {
+  if (names.length < 2) throw new UserError(`dsi runs compare needs at least two runs (got ${names.length})`);
+  const runs = names.map((n) => readRun(experimentsDir, n));
+  const cmp = compareRuns(runs);
+  let out = '';
+  if (opts.png) {
+    const withCurves = runs.filter((r) => r.metrics.length);
+    if (!withCurves.length) throw new UserError(`--png: none of ${names.join(', ')} has per-epoch metrics (metrics.jsonl) to draw`);
+    const path = resolve(opts.png);
+    await writeFile(path, await renderPng(compareCurvesSpec(withCurves.map((r) => ({ run: r.name, rows: r.metrics })))));
+    out += opts.json ? '' : `curves: ${path}\n`;
+  }
+  if (opts.json) return JSON.stringify({ ...cmp, ...(opts.png ? { png: resolve(opts.png) } : {}) }, null, 2) + '\n';
+  const diffRows = Object.entries(cmp.config_diff).map(([k, v]) => [k, ...v]);
+  out += diffRows.length ? `config keys that differ:\n${formatTable(['key', ...cmp.runs], diffRows)}` : 'configs are identical\n';
+  const metricRows = Object.entries(cmp.metrics).map(([k, v]) => [k, ...v]);
+  out += metricRows.length ? `\nmetrics:\n${formatTable(['metric', ...cmp.runs], metricRows)}` : '\nno metrics recorded yet\n';
+  return out;
+}
+
+export async function runsSyncText(experimentsDir: string, name: string, env: WandbEnv): Promise<string> {
+  const { identity, rows, source } = await syncRun(experimentsDir, name, env);
+  return `synced ${name} (${rows} history rows from ${source}) to W&B run ${identity.entity}/${identity.project}/${identity.id}\n`;
+}
