@@ -16,7 +16,8 @@ import type { Corpus, CorpusSummary, ImageRecord, SkippedFile } from './types.ts
 /** Bump when the manifest or the pixel layout changes meaning: old caches then simply miss. */
 export const CACHE_FORMAT = 1;
 
-export const DEFAULT_CACHE_ROOT = join(PROJECT_ROOT, 'data', 'cache');
+/** data/cache under the project; DSI_CACHE_DIR moves it (a bigger disk, or a test's temp folder). */
+export const DEFAULT_CACHE_ROOT = process.env.DSI_CACHE_DIR ? resolve(process.env.DSI_CACHE_DIR) : join(PROJECT_ROOT, 'data', 'cache');
 
 export interface Manifest {
   format: number;

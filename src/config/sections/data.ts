@@ -29,7 +29,7 @@ export const dataSection = z.strictObject({
   aspect_tolerance: z.number().min(0).max(1).default(0.1)
     .describe('Square images first, then those with |width/height - 1| <= this; then centre-crop to square'),
   coco_min_captions: z.number().int().min(0).default(5)
-    .describe('COCO: images need at least this many captions (ignored when no captions file exists)'),
+    .describe('COCO: images need at least this many captions; 0 for COCO sets without captions_<coco_split>.json (a positive value without that file is an error)'),
   seed: z.number().int().default(42).describe('Seed for ID shuffling and the query split'),
 });
 
