@@ -1,11 +1,57 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.ts';
+import { withConfigOptions, type ConfigArgs } from './options.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
+import { launchTraining } from '../train/launch.ts';
 
-// Placeholder until issue 3 lands: the command exists so --help lists it.
-export const trainCommand: CommandModule = {
+interface TrainArgs extends ConfigArgs {
+  run?: string;
+  resume?: string;
+  backend: BackendChoice;
+  'stop-after-epochs'?: number;
+}
+
+export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
-  describe: 'Train the ViT DSI model (indexing, then retrieval fine-tuning)',
-  handler: () => {
-    throw new UserError('dsi train is not implemented yet (issue 3)');
+  describe: 'Train the ViT DSI model (indexing, then retrieval fine-tuning), with checkpoints you can resume',
+  builder: (y) =>
+    withConfigOptions(y)
+      .option('run', { type: 'string', describe: 'Run name (default <config-name>-<yyyymmdd-hhmmss>)' })
+      .option('resume', {
+        type: 'string',
+        describe: 'Continue an interrupted run from checkpoints/<run>/last: --resume latest, --resume NAME, or --resume with --run NAME',
+      })
+      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' })
+      .option('stop-after-epochs', { type: 'number', hidden: true, describe: 'Stop after N epochs (a deliberate interruption)' }) as never,
+  handler: async (args) => {
+    // First Ctrl-C: finish the current step and stop (last/ keeps the previous epoch); second: quit now.
+    const controller = new AbortController();
+    const onSigint = () => {
+      if (controller.signal.aborted) process.exit(130);
+      process.stderr.write('\ndsi train: stopping after this step (Ctrl-C again to quit now); resume with --resume\n');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const r = await launchTraining({
+        configFile: args.config ?? null,
+        overrides: args.set ?? [],
+        run: args.run,
+        resume: args.resume,
+        backend: args.backend,
+        signal: controller.signal,
+        stopAfterEpochs: args['stop-after-epochs'],
+      });
+      const s = r.state;
+      const lines = [
+        `run ${r.runName} (${r.backend}): ${r.completed ? 'finished' : `stopped; continue with: dsi train --resume --run ${r.runName}`}`,
+        `  indexing: ${s.indexingEpochsRun ?? s.epoch} epochs, exact-ID accuracy ${s.indexingAccuracy?.toFixed(4) ?? 'n/a (phase not finished)'}`,
+        `  retrieval: best val loss ${s.bestValLoss?.toFixed(4) ?? 'n/a'} at epoch ${s.bestEpoch ?? 'n/a'}`,
+        `  training time ${s.wallTimeS.toFixed(1)} s, ${s.step} steps; checkpoints in ${r.checkpointsDir}`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+      if (controller.signal.aborted) process.exitCode = 130;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
   },
 };

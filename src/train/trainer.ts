@@ -1,0 +1,192 @@
+/**
+ * The trainer: phase 1 "indexing" (every indexed image -> its own ID, until exact-ID training
+ * accuracy stays >= early_stop_accuracy for early_stop_patience epochs), then phase 2 "retrieval"
+ * (train queries -> relevant IDs, validated on val queries each epoch, best val loss kept).
+ * Test queries are never touched here.
+ *
+ * Checkpoints: `indexing/` when phase 1 ends, `retrieval/` whenever val loss improves, and a
+ * rolling `last/` after every epoch. All randomness (shuffles, ID sampling, dropout seeds) comes
+ * from one Rng whose state is in every checkpoint, so a resumed run reaches the same weights as
+ * an uninterrupted one.
+ */
+import type { DsiConfig } from '../config/schema.ts';
+import { queriesOf, type Corpus } from '../data/types.ts';
+import type { ModelShape, TrainingEngine } from '../model/types.ts';
+import { UserError } from '../runtime/errors.ts';
+import { Rng } from '../runtime/rng.ts';
+import type { EpochMetrics, RunTracker } from '../track/types.ts';
+import { createEngine } from './engine.ts';
+import { indexingItems, retrievalItems, validationItems, type BatchItem } from './batches.ts';
+import { CHECKPOINTS_DIR, saveCheckpoint, type CheckpointKind, type LoadedCheckpoint } from './checkpoint.ts';
+import { evaluateItems, trainEpoch, type EpochRun } from './epoch.ts';
+import { initialTrainerState, isBetterValLoss, meanStats, updateEarlyStop, type TrainerState } from './phases.ts';
+
+export interface TrainRunOptions {
+  config: DsiConfig;
+  corpus: Corpus;
+  runName: string;
+  /** Resolved backend name (from initBackend); recorded in the run and the checkpoints. */
+  backend: string;
+  tracker: RunTracker;
+  checkpointsDir?: string;
+  /** A verified `last` checkpoint to continue from (see loadCheckpoint + assertCompatible). */
+  resumeFrom?: LoadedCheckpoint | null;
+  /** Stops at the next step boundary; the epoch in progress is dropped (last/ holds the one before). */
+  signal?: AbortSignal;
+  /** Stop after this many epochs in this call (a deliberate interruption, for tests and smoke runs). */
+  stopAfterEpochs?: number;
+  /** One-line status messages (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface TrainRunResult {
+  state: TrainerState;
+  /** False when stopped early by `signal` or `stopAfterEpochs`; resume continues it. */
+  completed: boolean;
+  epochsThisCall: number;
+  checkpointsWritten: CheckpointKind[];
+}
+
+export function modelShapeOf(corpus: Corpus): ModelShape {
+  return { imageSize: corpus.imageSize, idLength: corpus.idLength };
+}
+
+export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
+  const { config, corpus, tracker } = opts;
+  const train = config.train;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const root = opts.checkpointsDir ?? CHECKPOINTS_DIR;
+  const shape = modelShapeOf(corpus);
+  const state: TrainerState = opts.resumeFrom ? { ...opts.resumeFrom.trainer } : initialTrainerState(train.seed);
+  const rng = new Rng(0);
+  rng.setState(state.rngState);
+  const written = new Set<CheckpointKind>();
+  let epochsThisCall = 0;
+
+  if (corpus.indexedRows.length === 0) throw new UserError(`corpus ${corpus.hash} has no indexed images to train on`);
+  const engine = await createEngine({ model: config.model, train, shape, backend: opts.backend });
+  try {
+    if (opts.resumeFrom) await engine.setState(opts.resumeFrom.engine);
+    await tracker.start({ config, corpusHash: corpus.hash, backend: opts.backend, resumed: Boolean(opts.resumeFrom) });
+
+    const save = async (kind: CheckpointKind) => {
+      state.rngState = rng.getState();
+      const engineState = await engine.getState();
+      await saveCheckpoint(opts.runName, kind, { config, corpusHash: corpus.hash, shape, backend: opts.backend, engine: engineState, trainer: state }, root);
+      written.add(kind);
+    };
+    const stopRequested = () => opts.signal?.aborted || (opts.stopAfterEpochs !== undefined && epochsThisCall >= opts.stopAfterEpochs);
+    const result = (completed: boolean): TrainRunResult => ({ state, completed, epochsThisCall, checkpointsWritten: [...written] });
+
+    // Phase 1: indexing.
+    while (state.phase === 'indexing') {
+      if (stopRequested()) return result(false);
+      let row: EpochMetrics | null = null;
+      if (state.epoch < train.indexing_epochs) {
+        const label = `indexing ${state.epoch + 1}/${train.indexing_epochs}`;
+        const run = await trainEpoch(engine, corpus, indexingItems(corpus, rng), train.batch_size, rng, label, opts.signal);
+        if (!run) return result(false);
+        row = finishEpoch(state, 'indexing', run, train.learning_rate);
+        state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, row.id_accuracy, train.early_stop_accuracy, train.early_stop_patience).streak;
+        epochsThisCall++;
+      }
+      const ended = state.epoch >= train.indexing_epochs || state.earlyStopStreak >= train.early_stop_patience;
+      if (ended) {
+        await endIndexing(engine, corpus, state, train.batch_size, log);
+        await save('indexing');
+      }
+      await save('last');
+      if (row) await tracker.logEpoch(row);
+      if (ended) await tracker.endPhase('indexing');
+    }
+
+    // Phase 2: retrieval fine-tuning on train queries, model selection on val queries.
+    const cap = train.max_targets_per_query;
+    const valItems = validationItems(corpus, cap, train.seed);
+    if (state.phase === 'retrieval' && (train.retrieval_epochs === 0 || !queriesOf(corpus, 'train').some((q) => q.relevantIds.length > 0))) {
+      if (train.retrieval_epochs > 0) log('phase 2 skipped: the corpus has no train queries with relevant indexed images');
+      state.phase = 'done';
+      await save('last');
+    }
+    if (state.phase === 'retrieval' && state.epoch === 0 && valItems.length === 0) {
+      log('warning: no val queries; the retrieval checkpoint will be the last epoch, not the best by val loss');
+    }
+    while (state.phase === 'retrieval') {
+      if (stopRequested()) return result(false);
+      if (state.epoch < train.retrieval_epochs) {
+        const label = `retrieval ${state.epoch + 1}/${train.retrieval_epochs}`;
+        const run = await trainEpoch(engine, corpus, retrievalItems(corpus, cap, rng), train.batch_size, rng, label, opts.signal);
+        if (!run) return result(false);
+        const row = finishEpoch(state, 'retrieval', run, train.learning_rate);
+        const val = await validate(engine, corpus, valItems, train.batch_size, state);
+        Object.assign(row, val);
+        epochsThisCall++;
+        const best = valItems.length === 0 || isBetterValLoss(row.val_loss ?? Number.NaN, state.bestValLoss);
+        if (best) {
+          state.bestValLoss = row.val_loss ?? null;
+          state.bestEpoch = state.epoch;
+        }
+        if (state.epoch >= train.retrieval_epochs) state.phase = 'done';
+        if (best) await save('retrieval');
+        await save('last');
+        await tracker.logEpoch(row);
+      } else {
+        state.phase = 'done';
+        await save('last');
+      }
+      if (state.phase === 'done') {
+        await tracker.endPhase('retrieval');
+        log(`phase 2 done: best val loss ${state.bestValLoss?.toFixed(4) ?? 'n/a'} at retrieval epoch ${state.bestEpoch}`);
+      }
+    }
+    await tracker.finish();
+    return result(true);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** Book-keeping after a training epoch; refuses to go on from a diverged model. */
+function finishEpoch(state: TrainerState, phase: 'indexing' | 'retrieval', run: EpochRun, learningRate: number): EpochMetrics {
+  state.epoch++;
+  state.step += run.steps;
+  state.wallTimeS += run.seconds;
+  const m = meanStats(run.stats);
+  if (!Number.isFinite(m.loss)) {
+    throw new UserError(`training diverged: ${phase} epoch ${state.epoch} has loss ${m.loss}; lower train.learning_rate (now ${learningRate})`);
+  }
+  return {
+    phase,
+    epoch: state.epoch,
+    loss: m.loss,
+    token_accuracy: m.tokenAccuracy,
+    id_accuracy: m.idAccuracy,
+    learning_rate: learningRate,
+    images_per_sec: run.images / Math.max(run.seconds, 1e-9),
+    wall_time_s: state.wallTimeS,
+  };
+}
+
+async function validate(engine: TrainingEngine, corpus: Corpus, items: BatchItem[], batchSize: number, state: TrainerState) {
+  if (items.length === 0) return {};
+  const started = performance.now();
+  const m = meanStats(await evaluateItems(engine, corpus, items, batchSize));
+  state.wallTimeS += (performance.now() - started) / 1000;
+  return { val_loss: m.loss, val_token_accuracy: m.tokenAccuracy, val_id_accuracy: m.idAccuracy };
+}
+
+/**
+ * Phase 1 is over: measure exact-ID accuracy of every indexed image in eval mode (no dropout;
+ * teacher-forced all-correct is the same as greedy decoding being right, i.e. greedy IA@1), then
+ * move the state to phase 2.
+ */
+async function endIndexing(engine: TrainingEngine, corpus: Corpus, state: TrainerState, batchSize: number, log: (l: string) => void) {
+  const all = corpus.indexedRows.map((row, id) => ({ row, targetIds: [id] }));
+  const m = meanStats(await evaluateItems(engine, corpus, all, batchSize));
+  state.indexingEpochsRun = state.epoch;
+  state.indexingAccuracy = m.idAccuracy;
+  log(`phase 1 done after ${state.epoch} epochs: exact-ID accuracy on the ${all.length} indexed images (eval mode, greedy) ${m.idAccuracy.toFixed(4)}`);
+  state.phase = 'retrieval';
+  state.epoch = 0;
+  state.earlyStopStreak = 0;
+}
