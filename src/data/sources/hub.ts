@@ -79,8 +79,13 @@ export async function openHubSource(data: DataConfig, opts: { cacheDir: string }
       });
     }
   }
-  return { identity, items, skipped };
+  // Reference rule: full ImageNet (photos of any shape) keeps square-ish images first; the
+  // fixed-size datasets (Imagenette 160px, Tiny ImageNet) are centre-cropped whatever their aspect.
+  const aspectSelection = VARIABLE_SIZE_DATASETS.has(repo.toLowerCase());
+  return { identity, items, skipped, aspectSelection };
 }
+
+const VARIABLE_SIZE_DATASETS = new Set(['ilsvrc/imagenet-1k', 'imagenet-1k']);
 
 async function fetchShard(access: HubAccess, shards: ResolvedShards, path: string, dest: string, size: number, label: string) {
   // The same URL @huggingface/hub's fileDownloadInfo builds; pinned to the commit sha so a resumed
