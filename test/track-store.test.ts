@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../src/config/load.ts';
+import { runsCompareText, runsListText } from '../src/track/commands.ts';
+import { createTracker } from '../src/track/tracker.ts';
+import type { EpochMetrics, Phase } from '../src/track/types.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'dsi-store-'));
+
+function row(phase: Phase, epoch: number, scale = 1): EpochMetrics {
+  return {
+    phase, epoch, loss: (2 * scale) / epoch, token_accuracy: 1 - 0.4 / epoch, id_accuracy: 1 - 0.6 / epoch,
+    ...(phase === 'retrieval' ? { val_loss: 2.5 / epoch, val_id_accuracy: 0.5 - 0.2 / epoch } : {}),
+    learning_rate: 5e-4, images_per_sec: 200, wall_time_s: epoch * 2,
+  };
+}
+
+async function writeRun(exp: string, name: string, overrides: string[], phases: Array<[Phase, number]>, summary?: Record<string, number>, scale = 1) {
+  const warnings: string[] = [];
+  const { config } = loadConfig(null, ['tracking.wandb=disabled', ...overrides]);
+  const t = createTracker(name, exp, { env: {}, warn: (m) => warnings.push(m) });
+  await t.start({ config, corpusHash: 'hash-' + name, backend: 'wasm', resumed: false });
+  for (const [phase, n] of phases) {
+    for (let e = 1; e <= n; e++) await t.logEpoch(row(phase, e, scale));
+    await t.endPhase(phase);
+  }
+  if (summary) await t.logSummary(summary);
+  await t.finish();
+  return { dir: t.dir, warnings };
+}
+
+test('the store holds config, corpus hash, backend, commit, metrics, summary and a PNG per phase', async () => {
+  const exp = tmp();
+  const { dir, warnings } = await writeRun(exp, 'run-a', ['data.num_images=1024'], [['indexing', 5], ['retrieval', 3]], { 'eval/ia@1': 0.9 });
+  assert.deepEqual(warnings, []);
+  const config = parseYaml(readFileSync(join(dir, 'config.yaml'), 'utf8'));
+  assert.equal(config.data.num_images, 1024, 'the resolved config, overrides applied');
+  assert.equal(config.model.patch_size, 16, 'defaults included');
+  const record = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+  assert.equal(record.corpus_hash, 'hash-run-a');
+  assert.equal(record.backend, 'wasm');
+  assert.match(record.git_commit, /^([0-9a-f]{40}|unknown)$/);
+  assert.deepEqual(record.phases_done, ['indexing', 'retrieval']);
+  assert.ok(record.finished);
+  assert.equal(record.wandb, undefined, 'W&B disabled: nothing about it recorded');
+  const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 8);
+  assert.deepEqual(lines[7], row('retrieval', 3));
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')), { 'eval/ia@1': 0.9 });
+  for (const phase of ['indexing', 'retrieval']) {
+    const meta = await sharp(join(dir, 'plots', `${phase}-curves.png`)).metadata();
+    assert.equal(meta.format, 'png');
+    assert.ok(meta.width! > 800 && meta.height! > 300, `${phase} plot is ${meta.width}x${meta.height}`);
+    const stats = await sharp(join(dir, 'plots', `${phase}-curves.png`)).stats();
+    assert.ok(stats.channels[0].stdev > 10, 'the plot is not blank');
+  }
+  assert.ok(!existsSync(join(dir, 'wandb-offline')));
+});
+
+test('logSummary from another process (dsi eval) merges into summary.json', async () => {
+  const exp = tmp();
+  await writeRun(exp, 'r', [], [['indexing', 2]], { 'eval/ia@1': 0.5, 'eval/ia@5': 0.7 });
+  const evalTracker = createTracker('r', exp, { env: {} });
+  await evalTracker.logSummary({ 'eval/ia@1': 0.8, 'eval/map@10': 0.3 });
+  assert.deepEqual(JSON.parse(readFileSync(join(exp, 'r', 'summary.json'), 'utf8')), { 'eval/ia@1': 0.8, 'eval/ia@5': 0.7, 'eval/map@10': 0.3 });
+});
+
+test('a resumed run keeps its history; a fresh run under an old name starts over', async () => {
+  const exp = tmp();
+  const { config } = loadConfig(null, ['tracking.wandb=offline']);
+  const first = createTracker('r', exp, { env: {} });
+  await first.start({ config, corpusHash: 'h', backend: 'cpu', resumed: false });
+  await first.logEpoch(row('indexing', 1));
+  await first.logEpoch(row('indexing', 2));
+  const resumed = createTracker('r', exp, { env: {} });
+  await resumed.start({ config, corpusHash: 'h', backend: 'cpu', resumed: true });
+  await resumed.logEpoch(row('indexing', 3));
+  await resumed.finish();
+  const history = readFileSync(join(exp, 'r', 'wandb-offline', 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(history.map((h) => h._step), [0, 1, 2], 'steps continue after a resume');
+  assert.equal(readFileSync(join(exp, 'r', 'metrics.jsonl'), 'utf8').trim().split('\n').length, 3);
+  const fresh = createTracker('r', exp, { env: {} });
+  await fresh.start({ config, corpusHash: 'h', backend: 'cpu', resumed: false });
+  await fresh.logEpoch(row('indexing', 1));
+  assert.equal(readFileSync(join(exp, 'r', 'metrics.jsonl'), 'utf8').trim().split('\n').length, 1);
+});
+
+test('runs list: dataset, DB size, IDs, phases and headline metrics (eval.json tolerated or absent)', async () => {
+  const exp = tmp();
+  await writeRun(exp, 'zero-shot', ['data.num_images=2048', 'data.id_scheme=random'], [['indexing', 3]], { 'eval/ia@1': 0.533, 'eval/map@10': 0.06, 'eval/recall@100': 0.16 });
+  await writeRun(exp, 'no-eval', ['data.source=coco', 'data.root=/data/coco'], [['indexing', 2], ['retrieval', 1]]);
+  await writeRun(exp, 'eval-json', [], [['indexing', 1]]);
+  writeFileSync(join(exp, 'eval-json', 'eval.json'), JSON.stringify({ reference: { 'IA@1': 0.415, 'MAP@10': 0.32, 'Recall@100': 0.58 } }));
+  const text = runsListText(exp, false);
+  const lines = text.trim().split('\n');
+  assert.match(lines[0], /^run\s+date\s+dataset\s+DB size\s+IDs\s+phases\s+IA@1\s+MAP@10\s+R@100$/);
+  const line = (name: string) => lines.find((l) => l.startsWith(name + ' '))!.split(/\s{2,}/);
+  assert.deepEqual(line('zero-shot').slice(2), ['imagenette', '2048', 'random', 'indexing', '0.533', '0.06', '0.16']);
+  assert.deepEqual(line('no-eval').slice(2), ['coco', '512', 'clustered', 'indexing+retrieval', '-', '-', '-']);
+  assert.deepEqual(line('eval-json').slice(-3), ['0.415', '0.32', '0.58']);
+  const json = JSON.parse(runsListText(exp, true));
+  assert.equal(json.length, 3);
+  assert.equal(json.find((r: { name: string }) => r.name === 'zero-shot').ia1, 0.533);
+  assert.match(runsListText(tmp(), false), /no runs/);
+});
+
+test('runs compare: differing config keys, metrics side by side, --json, --png with overlaid curves', async () => {
+  const exp = tmp();
+  await writeRun(exp, 'a', ['data.id_scheme=clustered'], [['indexing', 4], ['retrieval', 3]], { 'eval/ia@1': 0.8 });
+  await writeRun(exp, 'b', ['data.id_scheme=random', 'train.learning_rate=0.001'], [['indexing', 6]], { 'eval/ia@1': 0.7 }, 2);
+  const png = join(exp, 'cmp.png');
+  const cmp = JSON.parse(await runsCompareText(exp, ['a', 'b'], { json: true, png }));
+  assert.deepEqual(cmp.runs, ['a', 'b']);
+  assert.deepEqual(cmp.config_diff, { 'data.id_scheme': ['clustered', 'random'], 'train.learning_rate': [0.0005, 0.001] });
+  assert.deepEqual(cmp.metrics['eval/ia@1'], [0.8, 0.7]);
+  assert.deepEqual(cmp.metrics['indexing/epochs'], [4, 6]);
+  assert.deepEqual(cmp.metrics['retrieval/final_val_loss'], [2.5 / 3, null], 'a run without phase 2 shows null');
+  const meta = await sharp(png).metadata();
+  assert.ok(meta.width! > 800 && meta.height! > 600, 'two phase rows of charts');
+  const text = await runsCompareText(exp, ['a', 'b'], {});
+  assert.match(text, /data\.id_scheme\s+clustered\s+random/);
+  assert.match(text, /eval\/ia@1\s+0\.8\s+0\.7/);
+  assert.ok(!text.includes('model.embed_dim'), 'equal keys are not listed');
+  await assert.rejects(runsCompareText(exp, ['a'], {}), /at least two runs/);
+  await assert.rejects(runsCompareText(exp, ['a', 'missing'], {}), /run "missing" not found .*runs: a, b/);
+});
