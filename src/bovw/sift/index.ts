@@ -1,0 +1,74 @@
+import { descriptorWorkspace, DESCRIPTOR_SIZE, writeDescriptor } from './descriptor.ts';
+import { findExtrema } from './extrema.ts';
+import { rgbToGray, type GrayImage } from './filters.ts';
+import { dominantOrientations } from './orientation.ts';
+import { buildScaleSpace, DEFAULT_SIFT_PARAMS, type SiftParams } from './scaleSpace.ts';
+
+export { DESCRIPTOR_SIZE } from './descriptor.ts';
+export { DEFAULT_SIFT_PARAMS, type SiftParams } from './scaleSpace.ts';
+export { rgbToGray, type GrayImage } from './filters.ts';
+
+/** A keypoint in input-image pixels, with OpenCV's KeyPoint meaning for each field. */
+export interface SiftKeypoint {
+  x: number;
+  y: number;
+  /** Diameter of the meaningful neighbourhood (2 x sigma of the keypoint's scale). */
+  size: number;
+  /** Degrees in [0, 360), clockwise in image coordinates (OpenCV convention). */
+  angle: number;
+  response: number;
+  /** Octave index in input-image terms (-1 = the doubled image). */
+  octave: number;
+}
+
+/** Keypoints and their descriptors (row k of `descriptors` belongs to keypoint k), values 0..255. */
+export interface SiftFeatures {
+  keypoints: SiftKeypoint[];
+  /** keypoints.length x 128, row-major. */
+  descriptors: Float32Array;
+}
+
+/** SIFT (Lowe 2004) on a greyscale image with intensities 0..255, following OpenCV's implementation. */
+export function detectAndDescribe(gray: GrayImage, params: SiftParams = DEFAULT_SIFT_PARAMS): SiftFeatures {
+  const space = buildScaleSpace(gray, params);
+  const extrema = findExtrema(space, params);
+  const s = params.octaveLayers;
+  const keypoints: SiftKeypoint[] = [];
+  const sources: { image: GrayImage; x: number; y: number; orientation: number; scale: number }[] = [];
+  const seen = new Set<string>();
+  for (const e of extrema) {
+    const octaveScale = Math.pow(2, e.octave + space.firstOctave);
+    // Sigma of the keypoint in its octave's pixels (sigma 2^((layer + ds)/s)).
+    const scale = params.sigma * Math.pow(2, (e.layer + e.ds) / s);
+    const image = space.gaussians[e.octave][e.layer];
+    const x = e.col + e.dx;
+    const y = e.row + e.dy;
+    for (const angle of dominantOrientations(image, e.col, e.row, scale)) {
+      // Two candidates can converge on the same refined extremum: keep one (OpenCV removes duplicates).
+      const key = `${e.octave}:${e.layer}:${x}:${y}:${angle}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      keypoints.push({
+        x: x * octaveScale,
+        y: y * octaveScale,
+        size: scale * 2 * octaveScale,
+        angle,
+        response: e.response,
+        octave: e.octave + space.firstOctave,
+      });
+      const orientation = 360 - angle;
+      sources.push({ image, x, y, orientation: Math.abs(orientation - 360) < 1.2e-7 ? 0 : orientation, scale });
+    }
+  }
+  const descriptors = new Float32Array(keypoints.length * DESCRIPTOR_SIZE);
+  const work = descriptorWorkspace();
+  sources.forEach((src, k) => {
+    writeDescriptor(src.image, src.x, src.y, src.orientation, src.scale, descriptors, k * DESCRIPTOR_SIZE, work);
+  });
+  return { keypoints, descriptors };
+}
+
+/** SIFT features of one RGB uint8 image (imageSize x imageSize x 3), as stored in a `Corpus`. */
+export function describeImage(pixels: Uint8Array, imageSize: number, params: SiftParams = DEFAULT_SIFT_PARAMS): SiftFeatures {
+  return detectAndDescribe(rgbToGray(pixels, imageSize, imageSize), params);
+}
