@@ -37,6 +37,8 @@ export interface TrainRunOptions {
   stopAfterEpochs?: number;
   /** One-line status messages (default: stderr). */
   log?: (line: string) => void;
+  /** Wraps the engine (tests spy on the batches it is given, or abort after a step). */
+  wrapEngine?: (engine: TrainingEngine) => TrainingEngine;
 }
 
 export interface TrainRunResult {
@@ -64,7 +66,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   let epochsThisCall = 0;
 
   if (corpus.indexedRows.length === 0) throw new UserError(`corpus ${corpus.hash} has no indexed images to train on`);
-  const engine = await createEngine({ model: config.model, train, shape, backend: opts.backend });
+  const created = await createEngine({ model: config.model, train, shape, backend: opts.backend });
+  const engine = opts.wrapEngine ? opts.wrapEngine(created) : created;
   try {
     if (opts.resumeFrom) await engine.setState(opts.resumeFrom.engine);
     await tracker.start({ config, corpusHash: corpus.hash, backend: opts.backend, resumed: Boolean(opts.resumeFrom) });
