@@ -236,3 +236,37 @@ after(async () => {
     await rm(join(tmpdir(), d), { recursive: true, force: true });
   }
 });
+
+test('end to end: prepareCorpus builds a small corpus through data.source=hub, then reuses it', async () => {
+  const { prepareCorpus } = await import('../src/data/corpus.ts');
+  const data = hubData({
+    dataset: 'frgfm/imagenette',
+    hub_config: '160px',
+    num_images: 12,
+    min_images_per_class: 4,
+    image_size: 32,
+  });
+  const corpus = await prepareCorpus(data, { cacheRoot: cacheDir });
+  assert.equal(corpus.reused, false);
+  assert.equal(corpus.records.length, 12);
+  assert.deepEqual([...corpus.classNames].sort(), CLASSES.map((c) => c.name).sort());
+  assert.equal(corpus.records.filter((r) => r.role === 'indexed').length, 3); // first quarter of each class
+  assert.equal(corpus.pixels.length, 12 * 32 * 32 * 3);
+  // Each row holds the photo its source names: compare with the original JPEG resized by sharp.
+  const sha = fakeSha('imagenette-parquet');
+  for (const record of corpus.records.slice(0, 4)) {
+    const row = Number(/#(\d+)$/.exec(record.source)![1]);
+    assert.ok(record.source.startsWith(`hub:frgfm/imagenette@${sha}/160px/train#`));
+    assert.deepEqual(record.classes, [CLASSES[images[row].label!].name]);
+    const expected = await sharp(images[row].bytes).resize(32, 32).removeAlpha().raw().toBuffer();
+    const got = corpus.pixels.subarray(record.row * 32 * 32 * 3, (record.row + 1) * 32 * 32 * 3);
+    let diff = 0;
+    for (let i = 0; i < got.length; i++) diff += Math.abs(got[i] - expected[i]);
+    assert.ok(diff / got.length < 12, `row ${row}: mean abs diff ${diff / got.length}`);
+  }
+  const downloads = hub.downloads().length;
+  const again = await prepareCorpus(data, { cacheRoot: cacheDir });
+  assert.equal(again.reused, true);
+  assert.equal(again.hash, corpus.hash);
+  assert.equal(hub.downloads().length, downloads);
+});

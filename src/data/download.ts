@@ -173,6 +173,8 @@ async function streamBody(
         shownKb = kb;
       }
     }
+    // The bar counts whole kB; round the last partial one up so a finished file shows total/total.
+    if (Math.ceil(written / 1000) > shownKb) bar.tick(Math.ceil(written / 1000) - shownKb);
   } catch (err) {
     throw new TransferBroken(controller.signal.aborted ? `no data for ${idleTimeout / 1000} s` : networkReason(err));
   } finally {
