@@ -64,18 +64,8 @@ async function openSource(data: DataConfig, cacheRoot: string): Promise<ImageSou
       return openCocoSource(data, { cacheDir: cacheRoot });
     }
     case 'hub': {
-      let hub: { openHubSource: (d: DataConfig, o: { cacheDir: string }) => Promise<ImageSource> };
-      try {
-        // Through a variable: the hub source is written alongside this file and may not exist yet.
-        const hubModule = './sources/hub.ts';
-        hub = await import(hubModule);
-      } catch (err) {
-        throw new UserError(
-          `data.source=hub is not available in this build (${(err as Error).message.split('\n')[0]}); ` +
-            'use a local copy instead: --set data.source=folder --set data.root=PATH',
-        );
-      }
-      return hub.openHubSource(data, { cacheDir: cacheRoot });
+      const { openHubSource } = await import('./sources/hub.ts');
+      return openHubSource(data, { cacheDir: cacheRoot });
     }
   }
 }
