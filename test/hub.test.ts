@@ -209,6 +209,21 @@ test('an unreachable endpoint fails fast with the local-copy hint; a cached data
   const offline = await openHubSource(data, { cacheDir });
   assert.equal(offline.identity, online.identity);
   assert.deepEqual(await offline.items[0].read(), await online.items[0].read());
+
+  // HF_HUB_OFFLINE=1: no request at all; a dataset not in the cache says so.
+  process.env.HF_ENDPOINT = hub.url;
+  process.env.HF_HUB_OFFLINE = '1';
+  try {
+    const before = hub.requests.length;
+    assert.equal((await openHubSource(data, { cacheDir })).identity, online.identity);
+    assert.equal(hub.requests.length, before);
+    await assert.rejects(
+      openHubSource({ ...data, hub_split: 'train' }, { cacheDir }),
+      /HF_HUB_OFFLINE=1 but frgfm\/imagenette \(160px\/train@main\) is not in the cache.*data\.source=folder/,
+    );
+  } finally {
+    delete process.env.HF_HUB_OFFLINE;
+  }
 });
 
 test('a missing split or dataset names what is available', async () => {

@@ -5,7 +5,7 @@ import { UserError } from '../../runtime/errors.ts';
 import { downloadFile } from '../download.ts';
 import type { SkippedFile } from '../types.ts';
 import type { ImageSource, SourceItem } from './types.ts';
-import { explainHubError, hubAccess, HubUnreachableError, type HubAccess } from './hub/access.ts';
+import { explainHubError, hubAccess, HubUnreachableError, LOCAL_COPY_HINT, type HubAccess } from './hub/access.ts';
 import { cardLabelNames, openParquetShard } from './hub/parquet-shard.ts';
 import { resolveShards, type ResolvedShards } from './hub/shards.ts';
 
@@ -32,14 +32,25 @@ export async function openHubSource(data: DataConfig, opts: { cacheDir: string }
   );
 
   let shards: ResolvedShards;
-  try {
-    shards = await resolveShards(access, { config: data.hub_config, split: data.hub_split, revision: data.revision });
-    await writeJsonAtomic(refFile, shards);
-  } catch (err) {
-    const cached = err instanceof HubUnreachableError ? await cachedResolution(refFile, repoDir) : null;
-    if (!cached) throw err;
-    process.stderr.write(`note: ${(err as Error).message.split('. ')[0]}; using the copy already in ${repoDir}\n`);
+  if (process.env.HF_HUB_OFFLINE === '1') {
+    // The Hub client's usual switch: use what the cache holds, never touch the network.
+    const cached = await cachedResolution(refFile, repoDir);
+    if (!cached) {
+      throw new UserError(
+        `HF_HUB_OFFLINE=1 but ${repo} (${data.hub_config ?? 'default'}/${data.hub_split}@${data.revision}) is not in the cache ${repoDir}. ${LOCAL_COPY_HINT}`,
+      );
+    }
     shards = cached;
+  } else {
+    try {
+      shards = await resolveShards(access, { config: data.hub_config, split: data.hub_split, revision: data.revision });
+      await writeJsonAtomic(refFile, shards);
+    } catch (err) {
+      const cached = err instanceof HubUnreachableError ? await cachedResolution(refFile, repoDir) : null;
+      if (!cached) throw err;
+      process.stderr.write(`note: ${(err as Error).message.split('. ')[0]}; using the copy already in ${repoDir}\n`);
+      shards = cached;
+    }
   }
 
   const localPaths: string[] = [];

@@ -45,7 +45,9 @@ export async function openParquetShard(path: string): Promise<ParquetShard> {
 
   let labels: (number | null)[] = new Array(rows).fill(null);
   if (labelColumn) {
-    const read = await parquetReadObjects({ file, metadata, columns: [labelColumn] });
+    const read = await parquetReadObjects({ file, metadata, columns: [labelColumn] }).catch((err) => {
+      throw unreadable(path, err);
+    });
     labels = read.map((r) => (r[labelColumn] === null || r[labelColumn] === undefined ? null : Number(r[labelColumn])));
   }
 
@@ -64,6 +66,10 @@ export async function openParquetShard(path: string): Promise<ParquetShard> {
       // utf8: false keeps the image bytes (BYTE_ARRAY without a string annotation) as bytes.
       cached = parquetReadObjects({ file, metadata, columns: [imageColumn], rowStart, rowEnd, utf8: false }).then((objs) =>
         objs.map((o) => toBytes(o[imageColumn])),
+        (err) => {
+          groups.delete(g);
+          throw unreadable(path, err);
+        },
       );
       groups.set(g, cached);
       while (groups.size > CACHED_GROUPS) groups.delete(groups.keys().next().value!);
@@ -82,6 +88,11 @@ export async function openParquetShard(path: string): Promise<ParquetShard> {
       return (await loadGroup(g))[row - groupStarts[g]];
     },
   };
+}
+
+/** E.g. a codec hyparquet does not bundle (it reads snappy, the `datasets`/Hub default). */
+function unreadable(path: string, err: unknown): UserError {
+  return new UserError(`cannot read parquet file ${path}: ${(err as Error).message}`);
 }
 
 /** An Image cell is a struct {bytes, path}; some exports store the bytes directly. */

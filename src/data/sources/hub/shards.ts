@@ -41,7 +41,9 @@ export async function resolveShards(
   const main = await info(access, wanted.revision);
   const card = (main.cardData ?? {}) as { configs?: CardConfig[] };
   const configs = Array.isArray(card.configs) ? card.configs : [];
-  const config = wanted.config ?? configs.find((c) => c.default)?.config_name ?? 'default';
+  // No config asked for: the card's default one, its only one, or the implicit "default".
+  const implicit = configs.find((c) => c.default) ?? (configs.length === 1 ? configs[0] : undefined);
+  const config = wanted.config ?? implicit?.config_name ?? 'default';
 
   const ownPatterns = dataFilePatterns(configs, config, wanted.split);
   if (ownPatterns) {
