@@ -1,11 +1,88 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.ts';
+import { loadOrBuildBovwIndex } from '../bovw/index.ts';
+import { quickEvaluate } from '../bovw/quickEval.ts';
+import { prepareCorpus } from '../data/corpus.ts';
+import { configFromArgs, withConfigOptions, type ConfigArgs } from './options.ts';
 
-// Placeholder until issue 5 lands: the command exists so --help lists it.
-export const bovwCommand: CommandModule = {
+interface Args extends ConfigArgs {
+  rebuild?: boolean;
+  json?: boolean;
+  eval?: boolean;
+  queries?: 'test' | 'all';
+}
+
+export const bovwCommand: CommandModule<object, Args> = {
   command: 'bovw',
-  describe: 'Build the SIFT + k-means Bag-of-Visual-Words index',
-  handler: () => {
-    throw new UserError('dsi bovw is not implemented yet (issue 5)');
+  describe: 'Build (or reuse) the SIFT + k-means Bag-of-Visual-Words index and report a quick P@10',
+  builder: (y) =>
+    withConfigOptions(y)
+      .option('rebuild', { type: 'boolean', describe: 'Rebuild the index even when a cached one exists' })
+      .option('eval', { type: 'boolean', default: true, describe: 'Rank the test queries (P@10, Recall@100); --no-eval skips' })
+      .option('queries', {
+        choices: ['test', 'all'] as const,
+        default: 'test' as const,
+        describe: 'Queries for the quick evaluation: the test split, or every query image (BoVW is not trained on any)',
+      })
+      .option('json', { type: 'boolean', describe: 'Print the report as JSON on stdout' })
+      .example('$0 bovw --config quickstart.yaml', 'the embedded 400-image corpus')
+      .example(
+        '$0 bovw --config imagenette.yaml --set data.source=folder --set data.root=../shared/data/imagenette-224/train',
+        'the reference 512-image Imagenette corpus from a local copy',
+      ) as never,
+  handler: async (args) => {
+    const { config } = configFromArgs(args);
+    const corpus = await prepareCorpus(config.data);
+    const index = await loadOrBuildBovwIndex(corpus, config.bovw, { rebuild: args.rebuild });
+    const s = index.stats;
+    const quick = args.eval ? quickEvaluate(index, corpus, args.queries) : null;
+    const report = {
+      corpus: corpus.hash,
+      index: index.path,
+      built: index.built,
+      clusters: index.clusters,
+      weighting: config.bovw.weighting,
+      rootSift: config.bovw.root_sift,
+      indexedImages: s.indexedImages,
+      keypointsPerImage: { mean: +s.keypointsPerImage.mean.toFixed(1), min: s.keypointsPerImage.min, max: s.keypointsPerImage.max },
+      imagesWithoutKeypoints: s.imagesWithoutKeypoints,
+      descriptors: { total: s.descriptorsTotal, sampledForKmeans: s.descriptorsSampled },
+      kmeansIterations: s.kmeansIterations,
+      seconds: {
+        sift: +s.siftSeconds.toFixed(2),
+        kmeans: +s.kmeansSeconds.toFixed(2),
+        histograms: +s.histogramSeconds.toFixed(2),
+        build: +s.buildSeconds.toFixed(2),
+      },
+      siftImagesPerSecond: +(s.indexedImages / Math.max(s.siftSeconds, 1e-3)).toFixed(1),
+      queries: quick && {
+        role: args.queries,
+        queries: quick.queries,
+        'P@10': +quick.precisionAt10.toFixed(4),
+        'Recall@100': +quick.recallAt100.toFixed(4),
+        chanceP: +quick.chancePrecision.toFixed(4),
+        msPerQuery: +quick.msPerQuery.toFixed(1),
+      },
+    };
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    const lines = [
+      `BoVW index ${index.built ? 'built' : 'reused'}: ${index.path ?? '(not cached)'}`,
+      `  ${s.indexedImages} indexed images, K=${index.clusters}, weighting ${config.bovw.weighting}` +
+        `${config.bovw.root_sift ? ', RootSIFT' : ''}`,
+      `  keypoints per image: mean ${report.keypointsPerImage.mean}, min ${s.keypointsPerImage.min}, max ${s.keypointsPerImage.max}` +
+        ` (${s.imagesWithoutKeypoints} without any)`,
+      `  descriptors: ${s.descriptorsTotal} (${s.descriptorsSampled} sampled for k-means, ${s.kmeansIterations} iterations)`,
+      `  build time${index.built ? '' : ' (when built)'}: ${report.seconds.build} s (SIFT ${report.seconds.sift} s = ` +
+        `${report.siftImagesPerSecond} img/s, k-means ${report.seconds.kmeans} s, histograms ${report.seconds.histograms} s)`,
+    ];
+    if (quick) {
+      lines.push(
+        `  ${args.queries === 'all' ? 'all' : 'test'} queries: ${quick.queries}; P@10 ${quick.precisionAt10.toFixed(3)} (chance ${quick.chancePrecision.toFixed(3)}), ` +
+          `Recall@100 ${quick.recallAt100.toFixed(3)}; ${quick.msPerQuery.toFixed(1)} ms/query`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
   },
 };

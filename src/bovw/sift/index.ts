@@ -1,8 +1,9 @@
 import { descriptorWorkspace, DESCRIPTOR_SIZE, writeDescriptor } from './descriptor.ts';
 import { findExtrema } from './extrema.ts';
-import { rgbToGray, type GrayImage } from './filters.ts';
+import { gaussianBlur, rgbToGray, type GrayImage } from './filters.ts';
 import { dominantOrientations } from './orientation.ts';
-import { buildScaleSpace, DEFAULT_SIFT_PARAMS, type SiftParams } from './scaleSpace.ts';
+import { loadOpenCvBlur } from './opencvBlur.ts';
+import { buildScaleSpace, DEFAULT_SIFT_PARAMS, type BlurFn, type SiftParams } from './scaleSpace.ts';
 
 export { DESCRIPTOR_SIZE } from './descriptor.ts';
 export { DEFAULT_SIFT_PARAMS, type SiftParams } from './scaleSpace.ts';
@@ -29,8 +30,8 @@ export interface SiftFeatures {
 }
 
 /** SIFT (Lowe 2004) on a greyscale image with intensities 0..255, following OpenCV's implementation. */
-export function detectAndDescribe(gray: GrayImage, params: SiftParams = DEFAULT_SIFT_PARAMS): SiftFeatures {
-  const space = buildScaleSpace(gray, params);
+export function detectAndDescribe(gray: GrayImage, params: SiftParams = DEFAULT_SIFT_PARAMS, blur: BlurFn = gaussianBlur): SiftFeatures {
+  const space = buildScaleSpace(gray, params, blur);
   const extrema = findExtrema(space, params);
   const s = params.octaveLayers;
   const keypoints: SiftKeypoint[] = [];
@@ -69,6 +70,22 @@ export function detectAndDescribe(gray: GrayImage, params: SiftParams = DEFAULT_
 }
 
 /** SIFT features of one RGB uint8 image (imageSize x imageSize x 3), as stored in a `Corpus`. */
-export function describeImage(pixels: Uint8Array, imageSize: number, params: SiftParams = DEFAULT_SIFT_PARAMS): SiftFeatures {
-  return detectAndDescribe(rgbToGray(pixels, imageSize, imageSize), params);
+export function describeImage(
+  pixels: Uint8Array, imageSize: number, params: SiftParams = DEFAULT_SIFT_PARAMS, blur: BlurFn = gaussianBlur,
+): SiftFeatures {
+  return detectAndDescribe(rgbToGray(pixels, imageSize, imageSize), params, blur);
+}
+
+export type DescribeFn = (pixels: Uint8Array, imageSize: number) => SiftFeatures;
+
+/**
+ * `describeImage` with OpenCV's wasm blur (the bulk of SIFT's time); falls back to the JS blur,
+ * same results, if the wasm module cannot load. Use this for many images.
+ */
+export async function loadFastDescriber(params: SiftParams = DEFAULT_SIFT_PARAMS): Promise<DescribeFn> {
+  const blur = await loadOpenCvBlur().catch((error: unknown) => {
+    process.stderr.write(`SIFT: opencv-wasm unavailable (${String(error)}); using the slower JS blur\n`);
+    return gaussianBlur;
+  });
+  return (pixels, imageSize) => describeImage(pixels, imageSize, params, blur);
 }

@@ -49,12 +49,15 @@ export function layerSigmas(params: SiftParams): number[] {
   return sigmas;
 }
 
-export function buildScaleSpace(gray: GrayImage, params: SiftParams = DEFAULT_SIFT_PARAMS): ScaleSpace {
+/** A Gaussian blur with OpenCV's kernel size and border rule (JS `gaussianBlur`, or OpenCV's own). */
+export type BlurFn = (src: GrayImage, sigma: number) => GrayImage;
+
+export function buildScaleSpace(gray: GrayImage, params: SiftParams = DEFAULT_SIFT_PARAMS, blur: BlurFn = gaussianBlur): ScaleSpace {
   const firstOctave = params.upsample ? -1 : 0;
   let base = params.upsample ? upsample2x(gray) : gray;
   // The doubled image already carries 2 * 0.5 px of blur; add just enough to reach sigma.
   const present = params.upsample ? INITIAL_SIGMA * 2 : INITIAL_SIGMA;
-  base = gaussianBlur(base, Math.sqrt(Math.max(params.sigma ** 2 - present ** 2, 0.01)));
+  base = blur(base, Math.sqrt(Math.max(params.sigma ** 2 - present ** 2, 0.01)));
 
   const octaves = Math.max(
     1,
@@ -67,7 +70,7 @@ export function buildScaleSpace(gray: GrayImage, params: SiftParams = DEFAULT_SI
     const octave: GrayImage[] = [];
     // Layer s of the previous octave has exactly twice the base blur: subsample it, no new blur.
     octave.push(o === 0 ? base : downsample2x(gaussians[o - 1][params.octaveLayers]));
-    for (let i = 1; i < layers; i++) octave.push(gaussianBlur(octave[i - 1], sigmas[i]));
+    for (let i = 1; i < layers; i++) octave.push(blur(octave[i - 1], sigmas[i]));
     gaussians.push(octave);
     if (octave[0].width < 2 || octave[0].height < 2) break;
   }
