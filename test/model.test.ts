@@ -125,3 +125,39 @@ describe('dense layer custom gradient', () => {
     }
   });
 });
+
+describe('grouped attention (the fast wasm path)', () => {
+  it('matches plain batched attention in value and gradient', async () => {
+    const { attend } = await import('../src/model/attention-core.ts');
+    const q = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 1) as tf.Tensor3D;
+    const k = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 2) as tf.Tensor3D;
+    const v = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 3) as tf.Tensor3D;
+    const w = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 4);
+    const mask = tf.tensor2d(Array.from({ length: 400 }, (_, i) => (i % 20 > Math.floor(i / 20) ? -1e9 : 0)), [20, 20]);
+    const reference = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor3D =>
+      tf.matMul(tf.softmax(tf.add(tf.mul(tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true), 1 / Math.sqrt(8)), mask)), c as tf.Tensor3D);
+    const fast = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => attend(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, mask);
+    const loss = (f: typeof fast) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), w));
+    const close = async (x: tf.Tensor, y: tf.Tensor, what: string) => {
+      const [a, b] = [await x.data(), await y.data()];
+      a.forEach((val, i) => assert.ok(Math.abs(val - b[i]) < 1e-4 * (1 + Math.abs(b[i])), `${what}[${i}] ${val} vs ${b[i]}`));
+    };
+    await close(fast(q, k, v), reference(q, k, v), 'value');
+    const g1 = tf.grads(loss(fast))([q, k, v]);
+    const g2 = tf.grads(loss(reference))([q, k, v]);
+    for (let i = 0; i < 3; i++) await close(g1[i], g2[i], `grad ${'qkv'[i]}`);
+  });
+});
+
+describe('GELU', () => {
+  it('has the tanh-approximation value and a matching derivative', async () => {
+    const { gelu } = await import('../src/model/layers.ts');
+    const xs = [-3, -1, -0.2, 0, 0.5, 2];
+    const x = tf.tensor2d(xs, [2, 3]);
+    const ref = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+    const y = await gelu(x).data();
+    xs.forEach((v, i) => assert.ok(Math.abs(y[i] - ref(v)) < 1e-5));
+    const g = await tf.grad((t: tf.Tensor) => tf.sum(gelu(t as tf.Tensor2D)))(x).data();
+    xs.forEach((v, i) => assert.ok(Math.abs(g[i] - (ref(v + 1e-3) - ref(v - 1e-3)) / 2e-3) < 1e-3, `x=${v}`));
+  });
+});

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { dense } from './layers.ts';
+import { attend } from './attention-core.ts';
 
 export interface AttentionWeights {
   /** Query projection [D, D] (+ bias); for self-attention q, k, v are one fused [D, 3D] matrix. */
@@ -38,10 +39,7 @@ export function causalMask(len: number): tf.Tensor2D {
 
 /** Scaled dot-product attention over already-projected q [B*H,T,dh], k/v [B*H,S,dh]. */
 export function scaledDotProduct(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null): tf.Tensor3D {
-  const scale = 1 / Math.sqrt(q.shape[2]);
-  let scores = tf.mul(tf.matMul(q, k, false, true), scale) as tf.Tensor3D;
-  if (mask) scores = tf.add(scores, mask);
-  return tf.matMul(tf.softmax(scores), v);
+  return attend(q, k, v, mask);
 }
 
 /** Self-attention: x [B*T, D]. */

@@ -77,11 +77,27 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Variable, beta: tf.Variable,
 }
 
 const GELU_C = Math.sqrt(2 / Math.PI);
-/** GELU, tanh approximation (as in GPT-2/BERT); only elementwise ops with simple gradients. */
-export function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C);
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as tf.Tensor2D;
-}
+const GELU_A = 0.044715;
+/**
+ * GELU, tanh approximation (as in GPT-2/BERT), with a hand-written derivative: autodiff through
+ * tf.pow also differentiates the exponent (log, where) and wasm's Pow/Tanh are slow scalar loops.
+ */
+export const gelu = tf.customGrad(named((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const x2 = tf.mul(x, x);
+  const t = tf.tanh(tf.mul(x, tf.add(tf.mul(x2, GELU_C * GELU_A), GELU_C)));
+  save([x, x2, t]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(t, 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, x2s, ts] = saved;
+      // d/dx = 0.5(1+t) + 0.5 x (1-t^2) c (1 + 3a x^2)
+      const dInner = tf.add(tf.mul(x2s, 3 * GELU_A * GELU_C), GELU_C);
+      const sech2 = tf.sub(1, tf.mul(ts, ts));
+      const d = tf.add(tf.mul(tf.add(ts, 1), 0.5), tf.mul(tf.mul(tf.mul(xs, 0.5), sech2), dInner));
+      return [tf.mul(dy, d)];
+    },
+  };
+})) as (x: tf.Tensor2D) => tf.Tensor2D;
 
 /**
  * Dropout whose masks come from a per-forward seed sequence, so a training step is reproducible
