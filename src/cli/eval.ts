@@ -1,11 +1,42 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.ts';
+import { withConfigOptions, type ConfigArgs } from './options.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
+import { runEvaluation } from '../eval/evaluate.ts';
 
-// Placeholder until issue 4 lands: the command exists so --help lists it.
-export const evalCommand: CommandModule = {
+interface EvalArgs extends ConfigArgs {
+  run: string;
+  protocol?: 'reference' | 'full' | 'both';
+  json: boolean;
+  queries?: string;
+  backend: BackendChoice;
+  'skip-bovw': boolean;
+}
+
+export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
-  describe: 'Evaluate BoVW, zero-shot and fine-tuned ViT on the test queries',
-  handler: () => {
-    throw new UserError('dsi eval is not implemented yet (issue 4)');
+  describe: 'Evaluate BoVW, zero-shot and fine-tuned ViT on the same test queries; writes experiments/<run>/eval.{json,md}',
+  builder: (y) =>
+    withConfigOptions(y)
+      .option('run', { type: 'string', default: 'latest', describe: 'Run to evaluate (a name, or latest)' })
+      .option('protocol', {
+        choices: ['reference', 'full', 'both'] as const,
+        describe: "reference: the notebook's sampled numbers; full: all test queries with 95% CIs (default: eval.protocol)",
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'Print eval.json on stdout instead of the table' })
+      .option('queries', { type: 'string', describe: 'Query images from DIR/<class>/<image> instead of the test split' })
+      .option('skip-bovw', { type: 'boolean', default: false, describe: 'Leave out the BoVW row even when its index exists' })
+      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' }) as never,
+  handler: async (args) => {
+    const { report, markdown, dir } = await runEvaluation({
+      run: args.run,
+      configFile: args.config ?? null,
+      overrides: args.set ?? [],
+      backend: args.backend,
+      protocol: args.protocol,
+      queriesDir: args.queries,
+      skipBovw: args['skip-bovw'],
+    });
+    if (args.json) process.stdout.write(JSON.stringify(report, null, 1) + '\n');
+    else process.stdout.write(`${markdown}\nwritten: ${dir}/eval.json, ${dir}/eval.md\n`);
   },
 };

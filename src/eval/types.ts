@@ -1,5 +1,82 @@
+import type { Estimate } from './bootstrap.ts';
+
 /** A ranking for one query: indexed-image IDs best first, with the score that ranked them. */
 export interface RankedList {
   ids: number[];
   scores: number[];
+}
+
+/** One evaluated query: its ranking and the IDs relevant to it. */
+export interface RankedQuery extends RankedList {
+  /** Corpus row or external file: how the JSON names the query. */
+  key: string;
+  relevant: number[];
+}
+
+/** The reference notebook's numbers, computed as it did (sampled queries) but on real IDs. */
+export interface ReferenceMetrics {
+  mapK: number;
+  recallK: number;
+  /** What the reference calls "MAP@10": mean P@K over the sampled queries. */
+  refMap: number;
+  /** Recall@K over the second sample. */
+  recall: number;
+  /** True MAP@K (AP@K averaged) over the same sample as refMap. */
+  trueMap: number;
+  mapQueries: string[];
+  recallQueries: string[];
+}
+
+/** Every metric over every query of a set, with 95% bootstrap intervals. */
+export interface FullMetrics {
+  queries: number;
+  /** Queries without relevant images: in P@K (as 0), not in Recall, AP or nDCG. */
+  withoutRelevant: number;
+  mapK: number;
+  recallK: number;
+  precision: Estimate;
+  map: Estimate;
+  recall: Estimate;
+  ndcg: Estimate;
+}
+
+export type ModelKind = 'bovw' | 'zero-shot' | 'fine-tuned';
+
+export interface ModelReport {
+  kind: ModelKind;
+  /** Row label, e.g. "ViT DSI fine-tuned". */
+  label: string;
+  /** IA@K by K (null for BoVW, which has no IDs). */
+  ia: Record<string, number> | null;
+  reference: ReferenceMetrics | null;
+  /** Over the evaluated query set (the test queries, or --queries). */
+  full: FullMetrics | null;
+  /** Over every query of the corpus (train + val + test): models that never trained on queries. */
+  fullAllQueries: FullMetrics | null;
+  /** Wall time per query of the retrieval ranking (encode + beam search, or BoVW). */
+  msPerQuery: number;
+  /** Unconstrained decoding: hypotheses among the top K that were not indexed IDs / all top-K slots. */
+  invalidIdRate?: number;
+}
+
+export interface EvalReport {
+  format: 'dsi-eval/1';
+  run: string;
+  created: string;
+  protocol: 'reference' | 'full' | 'both';
+  corpus: {
+    hash: string;
+    dataset: string;
+    /** Indexed + query images, as the reference counts it. */
+    dbSize: number;
+    indexed: number;
+    queries: { train: number; val: number; test: number };
+    idScheme: string;
+  };
+  /** What the queries were: the corpus's test split, or images from a folder. */
+  querySet: { source: string; count: number; skipped: number };
+  decode: { beamWidth: number; constrained: boolean; batchSize: number; backend: string };
+  eval: { iaK: number[]; mapK: number; mapN: number; recallK: number; recallN: number; bootstrap: number; seed: number };
+  models: ModelReport[];
+  notes: string[];
 }

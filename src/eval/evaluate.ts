@@ -1,0 +1,202 @@
+/**
+ * `dsi eval`: BoVW (when its index exists), the ViT after indexing ("zero-shot") and after
+ * fine-tuning ("fine-tuned"), all on the same queries, under the reference protocol, the full
+ * protocol or both. Writes experiments/<run>/eval.json and eval.md.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { queriesOf } from '../data/types.ts';
+import { progressBar } from '../runtime/progress.ts';
+import { UserError } from '../runtime/errors.ts';
+import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
+import { datasetLabel } from '../track/wandb/payload.ts';
+import { indexingAccuracyAtK } from './metrics.ts';
+import { fullProtocol, referenceProtocol } from './protocols.ts';
+import { corpusQueries, folderQueries, indexedQueries, type QuerySet } from './queries.ts';
+import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
+import { renderMarkdown } from './report.ts';
+import { openRun, type RunOptions } from './setup.ts';
+import type { EvalReport, ModelReport, RankedQuery } from './types.ts';
+
+export interface EvalOptions extends RunOptions {
+  protocol?: 'reference' | 'full' | 'both';
+  /** ImageFolder of outside query images (`--queries DIR`). */
+  queriesDir?: string;
+  experimentsDir?: string;
+  /** Skip BoVW even when its index exists (tests). */
+  skipBovw?: boolean;
+}
+
+export interface EvalOutcome {
+  report: EvalReport;
+  markdown: string;
+  /** experiments/<run>/ */
+  dir: string;
+}
+
+export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const opened = await openRun({ ...opts, log });
+  const { config, corpus, runName } = opened;
+  const protocol = opts.protocol ?? config.eval.protocol;
+  const notes = [...opened.notes];
+  const topK = Math.max(config.eval.map_k, config.eval.recall_k);
+
+  let queries: QuerySet;
+  let allQueries: QuerySet | null = null;
+  if (opts.queriesDir) {
+    const { set, unknownClasses } = await folderQueries(opts.queriesDir, corpus);
+    queries = set;
+    if (unknownClasses.length) notes.push(`--queries: folders naming no corpus class were ignored: ${unknownClasses.join(', ')}`);
+    if (set.skipped.length) notes.push(`--queries: ${set.skipped.length} unreadable images skipped (e.g. ${set.skipped[0].source}: ${set.skipped[0].reason})`);
+  } else {
+    const test = queriesOf(corpus, 'test');
+    if (test.length === 0) throw new UserError(`corpus ${corpus.hash} has no test queries (data.query_split gives the test part none)`);
+    queries = corpusQueries(corpus, test, `the corpus's test split`);
+    if (protocol !== 'reference') allQueries = corpusQueries(corpus, queriesOf(corpus), 'all corpus queries');
+  }
+
+  const rankers: Ranker[] = [];
+  const bovw = opts.skipBovw ? null : await bovwRanker(corpus, config.bovw);
+  if (bovw) rankers.push(bovw);
+  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config <the run's config>\` builds it`);
+  rankers.push(vitRanker('zero-shot', opened.indexing, corpus, config.decode));
+  if (opened.retrieval) rankers.push(vitRanker('fine-tuned', opened.retrieval, corpus, config.decode));
+
+  notes.push(...chanceNotes(queries, corpus.indexedRows.length, config.eval.map_k, config.eval.recall_k));
+  const models: ModelReport[] = [];
+  for (const ranker of rankers) {
+    try {
+      models.push(await evaluateRanker(ranker, queries, allQueries, topK, protocol, config, corpus, log));
+    } finally {
+      ranker.dispose();
+    }
+  }
+
+  const summary = {
+    train: queriesOf(corpus, 'train').length,
+    val: queriesOf(corpus, 'val').length,
+    test: queriesOf(corpus, 'test').length,
+  };
+  const report: EvalReport = {
+    format: 'dsi-eval/1',
+    run: runName,
+    created: new Date().toISOString(),
+    protocol,
+    corpus: {
+      hash: corpus.hash,
+      dataset: datasetLabel(config.data as unknown as Record<string, unknown>),
+      dbSize: corpus.records.length,
+      indexed: corpus.indexedRows.length,
+      queries: summary,
+      idScheme: config.data.id_scheme,
+    },
+    querySet: { source: queries.source, count: queries.count, skipped: queries.skipped.length },
+    decode: { beamWidth: Math.max(config.decode.beam_width, topK), constrained: config.decode.constrained, batchSize: config.decode.batch_size, backend: opened.backend },
+    eval: {
+      iaK: config.eval.ia_k,
+      mapK: config.eval.map_k,
+      mapN: config.eval.map_n,
+      recallK: config.eval.recall_k,
+      recallN: config.eval.recall_n,
+      bootstrap: config.eval.bootstrap,
+      seed: config.eval.seed,
+    },
+    models,
+    notes,
+  };
+  const markdown = renderMarkdown(report);
+  const dir = join(opts.experimentsDir ?? EXPERIMENTS_DIR, runName);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'eval.json'), JSON.stringify(report, null, 1) + '\n');
+  await writeFile(join(dir, 'eval.md'), markdown);
+  await createTracker(runName, opts.experimentsDir ?? EXPERIMENTS_DIR, { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
+  return { report, markdown, dir };
+}
+
+async function evaluateRanker(
+  ranker: Ranker,
+  queries: QuerySet,
+  allQueries: QuerySet | null,
+  topK: number,
+  protocol: 'reference' | 'full' | 'both',
+  config: import('../config/schema.ts').DsiConfig,
+  corpus: import('../data/types.ts').Corpus,
+  log: (l: string) => void,
+): Promise<ModelReport> {
+  // Models that never saw queries in training are scored over every corpus query; the test
+  // queries are a subset of those, so they are ranked once.
+  const neverSawQueries = ranker.kind !== 'fine-tuned';
+  const ranked = neverSawQueries && allQueries ? allQueries : queries;
+  const bar = progressBar(`eval ${ranker.label}: ${ranked.source}`, ranked.count, 'query');
+  const ranking = await ranker.rank(ranked, topK, (n) => bar.tick(n));
+  bar.stop();
+  const asQueries = (set: QuerySet, lists = ranking.lists): RankedQuery[] =>
+    set.keys.map((key, i) => ({ key, ids: lists[i].ids, scores: lists[i].scores, relevant: set.relevant[i] }));
+  let evaluated: RankedQuery[];
+  if (ranked === queries) {
+    evaluated = asQueries(queries);
+  } else {
+    const byKey = new Map(asQueries(ranked).map((q) => [q.key, q]));
+    evaluated = queries.keys.map((k) => byKey.get(k)!);
+  }
+
+  let ia: Record<string, number> | null = null;
+  if (ranker.kind !== 'bovw') {
+    const own = indexedQueries(corpus);
+    const iaBar = progressBar(`IA ${ranker.label}: indexed images`, own.count, 'image');
+    const iaRanking = await ranker.rank(own, Math.max(...config.eval.ia_k), (n) => iaBar.tick(n));
+    iaBar.stop();
+    ia = {};
+    for (const k of config.eval.ia_k) ia[`IA@${k}`] = indexingAccuracyAtK(iaRanking.lists.map((l) => l.ids), own.relevant.map((r) => r[0]), k);
+  }
+  const report: ModelReport = {
+    kind: ranker.kind,
+    label: ranker.label,
+    ia,
+    reference: protocol !== 'full' ? referenceProtocol(evaluated, config.eval) : null,
+    full: protocol !== 'reference' ? fullProtocol(evaluated, config.eval) : null,
+    fullAllQueries: protocol !== 'reference' && ranked !== queries ? fullProtocol(asQueries(ranked), config.eval) : null,
+    msPerQuery: ranking.msPerQuery,
+  };
+  if (ranking.invalid) report.invalidIdRate = ranking.invalid.count / Math.max(1, ranking.invalid.slots);
+  log(`${ranker.label}: ${ranked.count} queries in ${((ranking.msPerQuery * ranked.count) / 1000).toFixed(1)} s`);
+  return report;
+}
+
+/** Flat names for summary.json / W&B: `eval/<model>/<metric>`, fine-tuned first (the headline model). */
+function summaryValues(r: EvalReport): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  const order = ['fine-tuned', 'zero-shot', 'bovw'];
+  const models = [...r.models].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  for (const m of models) {
+    const p = `eval/${m.kind}`;
+    for (const [k, v] of Object.entries(m.ia ?? {})) out[`${p}/${k}`] = v;
+    if (m.full) {
+      out[`${p}/MAP@${m.full.mapK}`] = m.full.map.mean;
+      out[`${p}/P@${m.full.mapK}`] = m.full.precision.mean;
+      out[`${p}/Recall@${m.full.recallK}`] = m.full.recall.mean;
+      out[`${p}/nDCG@${m.full.mapK}`] = m.full.ndcg.mean;
+    }
+    if (m.reference) {
+      out[`${p}/ref_MAP@${m.reference.mapK}`] = m.reference.refMap;
+      out[`${p}/ref_Recall@${m.reference.recallK}`] = m.reference.recall;
+    }
+    out[`${p}/ms_per_query`] = m.msPerQuery;
+  }
+  out['eval/protocol'] = r.protocol;
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => typeof v === 'string' || Number.isFinite(v)));
+}
+
+/** What a random ranking scores, so nobody reads a chance-level number as retrieval. */
+function chanceNotes(queries: QuerySet, indexed: number, mapK: number, recallK: number): string[] {
+  const withRelevant = queries.relevant.filter((r) => r.length > 0);
+  if (withRelevant.length === 0 || indexed === 0) return [];
+  const meanRelevantShare = withRelevant.reduce((a, r) => a + r.length / indexed, 0) / withRelevant.length;
+  const notes = [
+    `chance level (a random ranking of the ${indexed} indexed images): P@${mapK} = ${meanRelevantShare.toFixed(3)}, ` +
+      `Recall@${recallK} = ${Math.min(1, recallK / indexed).toFixed(3)}`,
+  ];
+  if (recallK >= indexed) notes.push(`Recall@${recallK} is 1.0 for any model that returns ${indexed} results: K covers the whole database`);
+  return notes;
+}

@@ -1,0 +1,88 @@
+/**
+ * The models `dsi eval` and `dsi search` compare, behind one interface: a ranker turns a query
+ * set into ranked lists of indexed IDs. The ViT ranks by beam search over its checkpoint; BoVW by
+ * cosine similarity of visual-word histograms (src/bovw, built by `dsi bovw`).
+ */
+import type { BovwConfig } from '../config/sections/bovw.ts';
+import type { DecodeConfig } from '../config/sections/decode.ts';
+import type { Corpus } from '../data/types.ts';
+import { searchWithModel } from '../decode/model-search.ts';
+import { IdTrie } from '../decode/trie.ts';
+import { modelFromState } from '../model/dsi-model.ts';
+import type { LoadedCheckpoint } from '../train/checkpoint.ts';
+import type { QuerySet } from './queries.ts';
+import type { ModelKind, RankedList } from './types.ts';
+
+export interface Ranking {
+  lists: RankedList[];
+  msPerQuery: number;
+  /** Unconstrained decoding only: invalid hypotheses among the top-K slots, and the slots. */
+  invalid?: { count: number; slots: number };
+}
+
+export interface Ranker {
+  kind: ModelKind;
+  label: string;
+  rank(queries: QuerySet, topK: number, onProgress: (n: number) => void): Promise<Ranking>;
+  dispose(): void;
+}
+
+/** A checkpoint's ViT as a ranker. The beam is widened to K when decode.beam_width is smaller. */
+export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoint, corpus: Corpus, decode: DecodeConfig): Ranker {
+  const model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
+  const trie = new IdTrie(corpus.indexedRows.map((_, id) => id));
+  return {
+    kind,
+    label: kind === 'zero-shot' ? 'ViT DSI zero-shot' : 'ViT DSI fine-tuned',
+    async rank(queries, topK, onProgress) {
+      const { results, msPerQuery } = await searchWithModel(
+        model,
+        trie,
+        { pixels: queries.pixels, count: queries.count, imageSize: queries.imageSize },
+        { beamWidth: Math.max(decode.beam_width, topK), topK, constrained: decode.constrained, batchSize: decode.batch_size, onBatch: onProgress },
+      );
+      const invalid = decode.constrained ? undefined : { count: results.reduce((a, r) => a + r.invalid, 0), slots: results.length * topK };
+      return { lists: results.map((r) => ({ ids: r.ids, scores: r.scores })), msPerQuery, invalid };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** The contract of src/bovw/index.ts (owned by the BoVW engineer), loaded lazily. */
+interface BovwModule {
+  loadBovwIndex(corpus: Corpus, cfg: BovwConfig): Promise<unknown | null>;
+  rankByBovw(index: unknown, pixels: Uint8Array, imageSize: number, k: number): Promise<RankedList[]> | RankedList[];
+}
+
+// A variable specifier keeps the type checker from requiring the module while it is being written.
+const BOVW_MODULE = '../bovw/index.ts';
+
+/** The BoVW baseline as a ranker, or null when its index has not been built for this corpus. */
+export async function bovwRanker(corpus: Corpus, cfg: BovwConfig): Promise<Ranker | null> {
+  let mod: BovwModule;
+  try {
+    mod = (await import(BOVW_MODULE)) as BovwModule;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return null;
+    throw e;
+  }
+  const index = await mod.loadBovwIndex(corpus, cfg);
+  if (!index) return null;
+  return {
+    kind: 'bovw',
+    label: `BoVW (SIFT, k-means K=${cfg.clusters})`,
+    async rank(queries, topK, onProgress) {
+      const per = queries.imageSize * queries.imageSize * 3;
+      const lists: RankedList[] = [];
+      const start = performance.now();
+      // In chunks so the progress bar moves; BoVW ranks each query independently.
+      for (let first = 0; first < queries.count; first += 8) {
+        const n = Math.min(8, queries.count - first);
+        lists.push(...(await mod.rankByBovw(index, queries.pixels.subarray(first * per, (first + n) * per), queries.imageSize, topK)));
+        onProgress(n);
+      }
+      return { lists, msPerQuery: queries.count ? (performance.now() - start) / queries.count : 0 };
+    },
+    dispose: () => {},
+  };
+}
