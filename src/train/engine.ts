@@ -18,7 +18,13 @@ export function resolveWorkerCount(opts: EngineOptions, cores: number): number {
 
 export async function createEngine(opts: EngineOptions): Promise<TrainingEngine> {
   await ensureGradients();
-  // Data-parallel workers land in a later commit; until then every worker count runs here.
+  const { availableParallelism } = await import('node:os');
+  const workers = resolveWorkerCount(opts, availableParallelism());
+  // workers = 1 never spawns a thread.
+  if (workers > 1) {
+    const { createParallelEngine } = await import('./engine-parallel.ts');
+    return createParallelEngine(opts, workers);
+  }
   return createSingleEngine(opts);
 }
 
