@@ -129,3 +129,20 @@ test('runs compare: differing config keys, metrics side by side, --json, --png w
   await assert.rejects(runsCompareText(exp, ['a'], {}), /at least two runs/);
   await assert.rejects(runsCompareText(exp, ['a', 'missing'], {}), /run "missing" not found .*runs: a, b/);
 });
+
+test('the dsi runs CLI is wired: list --json and compare --json from bin/dsi.js', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const exp = tmp();
+  await writeRun(exp, 'x', [], [['indexing', 2]], { 'eval/ia@1': 0.25 });
+  await writeRun(exp, 'y', ['data.num_images=1024'], [['indexing', 2]]);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join('bin', 'dsi.js'), 'runs', ...args, '--experiments', exp], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+  const list = cli('list', '--json');
+  assert.equal(list.status, 0, list.stderr);
+  assert.deepEqual(JSON.parse(list.stdout).map((r: { name: string; ia1: number | null }) => [r.name, r.ia1]), [['x', 0.25], ['y', null]]);
+  const cmp = cli('compare', 'x', 'y', '--json');
+  assert.equal(cmp.status, 0, cmp.stderr);
+  assert.deepEqual(JSON.parse(cmp.stdout).config_diff, { 'data.num_images': [512, 1024] });
+  const missing = cli('sync', 'nope');
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /run "nope" not found|WANDB_API_KEY is not set/);
+});

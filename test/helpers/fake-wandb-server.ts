@@ -107,6 +107,9 @@ export async function startFakeWandb(mode: 'ok' | 'reject' = 'ok'): Promise<Fake
     }
     send(404, { error: 'not found' });
   });
+  // Real W&B sits behind load balancers that keep idle connections for minutes; Node's 5 s default
+  // would make the SDK's node-fetch reuse a socket the server just closed ("socket hang up").
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;

@@ -32,7 +32,7 @@ export class OnlineWandbRun {
 
     let mutedOnce = false;
     const restoreConsole = muteSdkConsole(() => {
-      if (!mutedOnce) warn(`W&B stopped answering during the run; training goes on, everything is in the local store (upload later with \`dsi runs sync ${identity.displayName}\`)`);
+      if (!mutedOnce) warn(`a request to W&B failed during the run, so W&B may miss part of it; training goes on, everything is in the local store (re-upload with \`dsi runs sync ${identity.displayName}\`)`);
       mutedOnce = true;
     });
     const before = signalListeners();
