@@ -1,11 +1,41 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../runtime/errors.ts';
+import { withConfigOptions, type ConfigArgs } from './options.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
+import { runSearch } from '../eval/search.ts';
 
-// Placeholder until issue 4 lands: the command exists so --help lists it.
-export const searchCommand: CommandModule = {
-  command: 'search',
-  describe: 'Rank the indexed images for image files',
-  handler: () => {
-    throw new UserError('dsi search is not implemented yet (issue 4)');
+interface SearchArgs extends ConfigArgs {
+  run: string;
+  model: 'vit' | 'bovw';
+  k: number;
+  images: string[];
+  png?: string;
+  json: boolean;
+  backend: BackendChoice;
+}
+
+export const searchCommand: CommandModule<object, SearchArgs> = {
+  command: 'search <images..>',
+  describe: 'Rank the indexed images of a run for image files (rank, ID, score, source, class); --png draws a contact sheet',
+  builder: (y) =>
+    withConfigOptions(y)
+      .positional('images', { type: 'string', array: true, describe: 'Query image files', demandOption: true })
+      .option('run', { type: 'string', default: 'latest', describe: 'Run whose model and corpus to use (a name, or latest)' })
+      .option('model', { choices: ['vit', 'bovw'] as const, default: 'vit' as const, describe: 'vit: fine-tuned checkpoint (else indexing); bovw: the baseline' })
+      .option('k', { type: 'number', default: 10, describe: 'Results per query' })
+      .option('png', { type: 'string', describe: 'Write a contact sheet PNG (query, then the top K; same class outlined green)' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the rankings as JSON' })
+      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' }) as never,
+  handler: async (args) => {
+    const r = await runSearch({
+      run: args.run,
+      configFile: args.config ?? null,
+      overrides: args.set ?? [],
+      backend: args.backend,
+      model: args.model,
+      k: args.k,
+      images: args.images,
+      png: args.png,
+    });
+    process.stdout.write(args.json ? JSON.stringify({ queries: r.queries, png: r.pngPath }, null, 1) + '\n' : r.text);
   },
 };

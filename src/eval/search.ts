@@ -1,0 +1,109 @@
+/**
+ * `dsi search`: rank the indexed images of a run's corpus for any image files, with the ViT
+ * (fine-tuned checkpoint, else the indexing one) or BoVW; print the ranking and optionally draw
+ * a contact sheet.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
+import { formatTable } from '../track/format.ts';
+import { UserError } from '../runtime/errors.ts';
+import { progressBar } from '../runtime/progress.ts';
+import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
+import { fileQueries } from './queries.ts';
+import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
+import { openRun, type RunOptions } from './setup.ts';
+
+export interface SearchOptions extends RunOptions {
+  model: 'vit' | 'bovw';
+  k: number;
+  images: string[];
+  png?: string;
+}
+
+export interface SearchHit {
+  rank: number;
+  id: number;
+  score: number;
+  source: string;
+  classes: string[];
+  /** Whether it shares the query's class; null when the query's class is unknown. */
+  relevant: boolean | null;
+}
+
+export interface SearchOutcome {
+  text: string;
+  queries: { file: string; classes: string[]; hits: SearchHit[] }[];
+  pngPath: string | null;
+}
+
+export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
+  if (opts.images.length === 0) throw new UserError('dsi search: name at least one IMAGE file');
+  if (!(Number.isInteger(opts.k) && opts.k >= 1)) throw new UserError(`-k ${opts.k}: must be a positive integer`);
+  const opened = await openRun(opts);
+  const { corpus, config } = opened;
+  const k = Math.min(opts.k, corpus.indexedRows.length);
+  const queries = await fileQueries(opts.images, corpus);
+  const lines: string[] = [];
+  for (const s of queries.skipped) lines.push(`skipped ${s.source}: ${s.reason}`);
+  if (queries.count === 0) throw new UserError(`none of the images could be read (${queries.skipped.map((s) => s.source).join(', ')})`);
+
+  let ranker: Ranker;
+  if (opts.model === 'bovw') {
+    const bovw = await bovwRanker(corpus, config.bovw);
+    if (!bovw) throw new UserError(`no BoVW index for corpus ${corpus.hash}: build it with \`dsi bovw --config <the run's config>\``);
+    ranker = bovw;
+  } else {
+    ranker = vitRanker(opened.retrieval ? 'fine-tuned' : 'zero-shot', opened.retrieval ?? opened.indexing, corpus, config.decode);
+  }
+  let lists;
+  try {
+    const bar = progressBar(`search ${ranker.label}`, queries.count, 'image');
+    lists = (await ranker.rank(queries, k, (n) => bar.tick(n))).lists;
+    bar.stop();
+  } finally {
+    ranker.dispose();
+  }
+
+  const out: SearchOutcome['queries'] = [];
+  const rows: SheetRow[] = [];
+  const per = corpus.imageSize * corpus.imageSize * 3;
+  for (let q = 0; q < queries.count; q++) {
+    const known = queries.classes[q].length > 0;
+    const relevant = new Set(queries.relevant[q]);
+    const hits: SearchHit[] = lists[q].ids.map((id, i) => {
+      const record = corpus.records[corpus.indexedRows[id]];
+      return { rank: i + 1, id, score: lists[q].scores[i], source: record.source, classes: record.classes, relevant: known ? relevant.has(id) : null };
+    });
+    out.push({ file: queries.keys[q], classes: queries.classes[q], hits });
+    lines.push(
+      `${ranker.label}, query ${queries.keys[q]} (${known ? `class ${queries.classes[q].join(', ')}` : 'class unknown'})` +
+        (known ? `: ${hits.filter((h) => h.relevant).length}/${hits.length} of the top ${k} share its class` : ''),
+      formatTable(
+        ['rank', 'ID', 'score', 'source', 'class', ...(known ? ['relevant'] : [])],
+        hits.map((h) => [h.rank, h.id, h.score.toFixed(4), shortPath(h.source), h.classes.join(', '), ...(known ? [h.relevant ? 'yes' : 'no'] : [])]),
+      ),
+    );
+    rows.push({
+      query: { pixels: queries.pixels.subarray(q * per, (q + 1) * per), size: corpus.imageSize, caption: `query ${queries.classes[q][0] ?? ''}`.trim(), relevant: null },
+      results: hits.map((h) => ({
+        pixels: corpus.pixels.subarray(corpus.indexedRows[h.id] * per, (corpus.indexedRows[h.id] + 1) * per),
+        size: corpus.imageSize,
+        caption: `#${h.rank} ID ${h.id}`,
+        relevant: h.relevant,
+      })),
+    });
+  }
+  let pngPath: string | null = null;
+  if (opts.png) {
+    pngPath = resolve(opts.png);
+    await mkdir(dirname(pngPath), { recursive: true });
+    await writeFile(pngPath, await renderContactSheet(rows));
+    lines.push(`contact sheet: ${shortPath(pngPath)} (query outlined blue; green = same class, red = other class)`);
+  }
+  return { text: lines.join('\n') + '\n', queries: out, pngPath };
+}
+
+function shortPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
+}
