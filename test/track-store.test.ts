@@ -92,7 +92,7 @@ test('a resumed run keeps its history; a fresh run under an old name starts over
 
 test('runs list: dataset, DB size, IDs, phases and headline metrics (eval.json tolerated or absent)', async () => {
   const exp = tmp();
-  await writeRun(exp, 'zero-shot', ['data.num_images=2048', 'data.id_scheme=random'], [['indexing', 3]], { 'eval/ia@1': 0.533, 'eval/map@10': 0.06, 'eval/recall@100': 0.16 });
+  await writeRun(exp, 'zero-shot', ['data.num_images=2048', 'data.id_scheme=random'], [['indexing', 3]], { 'eval/zero-shot/IA@1': 0.533, 'eval/zero-shot/ref_MAP@10': 0.5, 'eval/zero-shot/MAP@10': 0.06, 'eval/zero-shot/Recall@100': 0.16, 'eval/zero-shot/ref_Recall@100': 0.9 });
   await writeRun(exp, 'no-eval', ['data.source=coco', 'data.root=/data/coco'], [['indexing', 2], ['retrieval', 1]]);
   await writeRun(exp, 'eval-json', [], [['indexing', 1]]);
   writeFileSync(join(exp, 'eval-json', 'eval.json'), JSON.stringify({ reference: { 'IA@1': 0.415, 'MAP@10': 0.32, 'Recall@100': 0.58 } }));

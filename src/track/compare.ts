@@ -23,7 +23,10 @@ const HEADLINE: Record<'ia1' | 'map10' | 'recall100', RegExp> = {
 export function headline(run: StoredRun, which: keyof typeof HEADLINE): number | null {
   const report = run.evalReport && typeof run.evalReport === 'object' ? flattenConfig(run.evalReport) : {};
   for (const source of [run.summary, report]) {
-    for (const [k, v] of Object.entries(source)) if (HEADLINE[which].test(k) && typeof v === 'number') return v;
+    // `dsi eval` logs both protocols; the reference's sampled numbers (ref_*) only when nothing else exists.
+    const hits = Object.entries(source).filter(([k, v]) => HEADLINE[which].test(k) && typeof v === 'number');
+    const best = hits.find(([k]) => !/ref/i.test(k)) ?? hits[0];
+    if (best) return best[1] as number;
   }
   return null;
 }
