@@ -95,7 +95,7 @@ export async function exportWeights(variables: ReadonlyMap<string, tf.Variable>)
   return out;
 }
 
-/** Forward multiply-adds of one teacher-forced step (for GFLOP/s figures); see bench.ts. */
+/** Number of trainable values (for logs). */
 export function countParameters(variables: ReadonlyMap<string, tf.Variable>): number {
   let n = 0;
   for (const v of variables.values()) n += v.size;
