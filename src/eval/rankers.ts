@@ -51,7 +51,8 @@ export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoi
 /** The contract of src/bovw/index.ts (owned by the BoVW engineer), loaded lazily. */
 interface BovwModule {
   loadBovwIndex(corpus: Corpus, cfg: BovwConfig): Promise<unknown | null>;
-  rankByBovw(index: unknown, pixels: Uint8Array, imageSize: number, k: number): Promise<RankedList[]> | RankedList[];
+  /** Several RGB images concatenated (count x S x S x 3) -> one ranking each (rankByBovw takes ONE image). */
+  rankManyByBovw(index: unknown, pixels: Uint8Array, imageSize: number, k: number): Promise<RankedList[]> | RankedList[];
 }
 
 // A variable specifier keeps the type checker from requiring the module while it is being written.
@@ -78,7 +79,7 @@ export async function bovwRanker(corpus: Corpus, cfg: BovwConfig): Promise<Ranke
       // In chunks so the progress bar moves; BoVW ranks each query independently.
       for (let first = 0; first < queries.count; first += 8) {
         const n = Math.min(8, queries.count - first);
-        lists.push(...(await mod.rankByBovw(index, queries.pixels.subarray(first * per, (first + n) * per), queries.imageSize, topK)));
+        lists.push(...(await mod.rankManyByBovw(index, queries.pixels.subarray(first * per, (first + n) * per), queries.imageSize, topK)));
         onProgress(n);
       }
       return { lists, msPerQuery: queries.count ? (performance.now() - start) / queries.count : 0 };
