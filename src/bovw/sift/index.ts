@@ -36,7 +36,7 @@ export function detectAndDescribe(gray: GrayImage, params: SiftParams = DEFAULT_
   const s = params.octaveLayers;
   const keypoints: SiftKeypoint[] = [];
   const sources: { image: GrayImage; x: number; y: number; orientation: number; scale: number }[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   for (const e of extrema) {
     const octaveScale = Math.pow(2, e.octave + space.firstOctave);
     // Sigma of the keypoint in its octave's pixels (sigma 2^((layer + ds)/s)).
@@ -44,11 +44,13 @@ export function detectAndDescribe(gray: GrayImage, params: SiftParams = DEFAULT_
     const image = space.gaussians[e.octave][e.layer];
     const x = e.col + e.dx;
     const y = e.row + e.dy;
+    // Two candidates can converge on the same sample; refinement then gives identical keypoints,
+    // which OpenCV removes as duplicates. Keep the first.
+    // Unique per (octave, layer, row, col): 6 + 4 + 16 + 16 bits, exact in a double.
+    const key = ((e.octave * 16 + e.layer) * 65536 + e.row) * 65536 + e.col;
+    if (seen.has(key)) continue;
+    seen.add(key);
     for (const angle of dominantOrientations(image, e.col, e.row, scale)) {
-      // Two candidates can converge on the same refined extremum: keep one (OpenCV removes duplicates).
-      const key = `${e.octave}:${e.layer}:${x}:${y}:${angle}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
       keypoints.push({
         x: x * octaveScale,
         y: y * octaveScale,
