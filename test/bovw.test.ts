@@ -60,6 +60,25 @@ test('k-means recovers well-separated clusters and is reproducible with a seed',
   assert.ok(a.inertia / n < dim * 0.2, `inertia per point ${a.inertia / n}`);
 });
 
+test("Hamerly-accelerated k-means gives plain Lloyd's result on real SIFT descriptors", async () => {
+  const { loadFixture } = await import('./sift-fixtures.ts');
+  const { detectAndDescribe } = await import('../src/bovw/sift/index.ts');
+  const parts = await Promise.all(['tench-160', 'church-160', 'parachute-160'].map(async (name) => detectAndDescribe((await loadFixture(name)).gray).descriptors));
+  const points = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let offset = 0;
+  for (const p of parts) { points.set(p, offset); offset += p.length; }
+  const n = points.length / 128;
+  let searched = 0;
+  const fast = kmeans(points, n, 128, 24, { maxIterations: 60, seed: 9, tolerance: 0, onIteration: (_, s) => { searched += s; } });
+  const plain = kmeans(points, n, 128, 24, { maxIterations: 60, seed: 9, tolerance: 0, accelerate: false });
+  assert.equal(fast.iterations, plain.iterations);
+  let maxDiff = 0;
+  for (let i = 0; i < fast.centroids.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fast.centroids[i] - plain.centroids[i]));
+  assert.ok(maxDiff < 1e-3, `centroids differ by ${maxDiff}`);
+  assert.ok(Math.abs(fast.inertia - plain.inertia) <= 1e-6 * plain.inertia);
+  assert.ok(searched / fast.iterations < 0.8, `bounds skipped too little: ${searched / fast.iterations} of points searched per iteration`);
+});
+
 test('sampleRows: distinct, seeded, capped', () => {
   const s = sampleRows(1000, 100, 5);
   assert.equal(new Set(s).size, 100);

@@ -21,6 +21,8 @@ export interface Assignment {
   nearest: Int32Array;
   /** Squared distance to it (clamped at 0: the norm expansion can go slightly negative in float). */
   distance2: Float32Array;
+  /** Squared distance to the second-nearest centroid (Infinity when k = 1): k-means uses it as a bound. */
+  secondDistance2: Float32Array;
 }
 
 /** Rows handled together, so a block of vectors stays in cache while every centroid streams past. */
@@ -33,6 +35,7 @@ export function assignNearest(
 ): Assignment {
   const nearest = new Int32Array(rows);
   const distance2 = new Float32Array(rows);
+  const secondDistance2 = new Float32Array(rows);
   const dots = new Float64Array(BLOCK * k);
   for (let start = 0; start < rows; start += BLOCK) {
     const end = Math.min(rows, start + BLOCK);
@@ -41,12 +44,16 @@ export function assignNearest(
       const dBase = (i - start) * k;
       let best = 0;
       let bestScore = Infinity;
+      let secondScore = Infinity;
       // ||x||^2 is the same for every centroid: compare ||c||^2 - 2 x.c only.
       for (let j = 0; j < k; j++) {
         const score = centroidNorms2[j] - 2 * dots[dBase + j];
         if (score < bestScore) {
+          secondScore = bestScore;
           bestScore = score;
           best = j;
+        } else if (score < secondScore) {
+          secondScore = score;
         }
       }
       let x2 = 0;
@@ -54,9 +61,10 @@ export function assignNearest(
       for (let d = 0; d < dim; d++) x2 += vectors[xBase + d] * vectors[xBase + d];
       nearest[i] = best;
       distance2[i] = Math.max(0, x2 + bestScore);
+      secondDistance2[i] = Math.max(0, x2 + secondScore);
     }
   }
-  return { nearest, distance2 };
+  return { nearest, distance2, secondDistance2 };
 }
 
 /**

@@ -115,7 +115,7 @@ export function buildBovwArrays(corpus: Corpus, config: BovwConfig, describe: De
   const vocabulary = kmeans(sample, chosen.length, DESCRIPTOR_SIZE, config.clusters, {
     maxIterations: config.kmeans_iterations,
     seed: config.seed,
-    onIteration: (_, inertia) => kmeansBar.tick(1, { inertia: inertia / chosen.length }),
+    onIteration: (_, searched) => kmeansBar.tick(1, { searched: `${(100 * searched).toFixed(0)}%` }),
   });
   kmeansBar.stop();
   const kmeansSeconds = (Date.now() - kmeansStarted) / 1000;
