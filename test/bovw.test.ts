@@ -195,6 +195,10 @@ test('end to end on real Imagenette photos: same-class images rank above chance;
     assert.ok(again && !again.built, 'reused from the cache');
     assert.deepEqual(again.counts, index.counts);
     assert.equal(await loadBovwIndex(corpus, { ...config, clusters: 40 }), null, 'another config is another index');
+    const tfidf = await loadBovwIndex(corpus, { ...config, weighting: 'tfidf' });
+    assert.ok(tfidf && tfidf.idf, 'weighting is applied on load: the same build serves tf-idf');
+    assert.deepEqual(tfidf.counts, index.counts);
+    assert.notDeepEqual(tfidf.unitHistograms, index.unitHistograms);
     assert.equal(await loadBovwIndex({ ...corpus, hash: 'other' }, config), null, 'another corpus is another index');
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { assignNearest, rowNorms2 } from './assign.ts';
 import { inverseDocumentFrequency, rootSift, unitRows, weightHistogram, wordCounts } from './histograms.ts';
 import { rankByCosine } from './rank.ts';
 import { DESCRIPTOR_SIZE, describeImage, loadFastDescriber, type DescribeFn, type SiftFeatures } from './sift/index.ts';
-import { bovwDir, readBovw, writeBovw, type BovwArrays, type BovwBuildStats } from './store.ts';
+import { bovwDir, readBovw, STORE_FORMAT, writeBovw, type BovwArrays, type BovwBuildStats } from './store.ts';
 import { kmeans, sampleRows } from './vocabulary.ts';
 
 export { describeImage, type SiftFeatures } from './sift/index.ts';
@@ -49,7 +49,7 @@ export async function loadBovwIndex(corpus: Corpus, config: BovwConfig, opts: Bo
   const dir = bovwDir(opts.cacheDir ?? corpus.cachePath, corpus.hash, config);
   const arrays = await readBovw(dir, corpus.hash, config);
   if (!arrays || arrays.meta.stats.indexedImages !== corpus.indexedRows.length) return null;
-  return assemble(arrays, dir, false, await loadFastDescriber());
+  return assemble(arrays, config, dir, false, await loadFastDescriber());
 }
 
 /** The cached index, or a new one built (SIFT, k-means, histograms, with progress bars) and cached. */
@@ -68,7 +68,7 @@ export async function loadOrBuildBovwIndex(corpus: Corpus, config: BovwConfig, o
     process.stderr.write(`BoVW: could not cache the index in ${dir} (${(error as Error).message}); continuing\n`);
     path = null;
   }
-  return assemble(arrays, path, true, describe);
+  return assemble(arrays, config, path, true, describe);
 }
 
 function prepareDescriptors(features: SiftFeatures, config: BovwConfig): Float32Array {
@@ -150,7 +150,7 @@ export function buildBovwArrays(corpus: Corpus, config: BovwConfig, describe: De
   };
   return {
     meta: {
-      format: 1,
+      format: STORE_FORMAT,
       corpusHash: corpus.hash,
       config,
       imageSize: corpus.imageSize,
@@ -163,15 +163,16 @@ export function buildBovwArrays(corpus: Corpus, config: BovwConfig, describe: De
   };
 }
 
-function assemble(arrays: BovwArrays, path: string | null, built: boolean, describe: DescribeFn): BovwIndex {
+/** The stored arrays made ready to rank under `config`'s weighting (which may differ from the build's). */
+function assemble(arrays: BovwArrays, config: BovwConfig, path: string | null, built: boolean, describe: DescribeFn): BovwIndex {
   const { meta, vocabulary, counts } = arrays;
   const k = meta.clusters;
   const images = meta.stats.indexedImages;
-  const idf = meta.config.weighting === 'tfidf' ? inverseDocumentFrequency(counts, images, k) : null;
+  const idf = config.weighting === 'tfidf' ? inverseDocumentFrequency(counts, images, k) : null;
   const weighted = new Float32Array(counts);
-  for (let r = 0; r < images; r++) weightHistogram(weighted.subarray(r * k, (r + 1) * k), meta.config, idf);
+  for (let r = 0; r < images; r++) weightHistogram(weighted.subarray(r * k, (r + 1) * k), config, idf);
   return {
-    config: meta.config,
+    config,
     corpusHash: meta.corpusHash,
     path,
     built,

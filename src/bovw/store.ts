@@ -7,8 +7,8 @@ import type { BovwConfig } from '../config/sections/bovw.ts';
 /**
  * On-disk BoVW index: `<corpus cache>/bovw-<key>/` with meta.json, vocabulary.f32 (K x 128) and
  * counts.f32 (indexed images x K raw word counts, row = DSI ID). Weighting is re-derived from the
- * counts on load, so the files stay the plain facts. The key hashes the corpus hash and the whole
- * bovw config; bump STORE_FORMAT when the algorithm changes what a config produces.
+ * counts on load, so the files stay the plain facts. The key hashes the corpus hash and the bovw
+ * settings that change those files (`buildSettings`); bump STORE_FORMAT when the algorithm changes what a config produces.
  */
 export const STORE_FORMAT = 1;
 
@@ -41,13 +41,18 @@ export interface BovwArrays {
   counts: Float32Array;
 }
 
-export function bovwKey(corpusHash: string, config: BovwConfig): string {
-  const text = JSON.stringify({ format: STORE_FORMAT, corpusHash, config: sortKeys(config) });
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+/**
+ * The settings that change the stored vocabulary and counts. Weighting and normalisation are
+ * applied when the index is loaded, so switching them reuses the same (expensive) build.
+ */
+export function buildSettings(config: BovwConfig): Record<string, unknown> {
+  const { clusters, max_descriptors, kmeans_iterations, root_sift, seed } = config;
+  return { clusters, kmeans_iterations, max_descriptors, root_sift, seed };
 }
 
-function sortKeys(value: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
+export function bovwKey(corpusHash: string, config: BovwConfig): string {
+  const text = JSON.stringify({ format: STORE_FORMAT, corpusHash, build: buildSettings(config) });
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 export function bovwDir(cachePath: string, corpusHash: string, config: BovwConfig): string {
@@ -65,7 +70,7 @@ export async function readBovw(dir: string, corpusHash: string, config: BovwConf
     return null;
   }
   if (meta.format !== STORE_FORMAT || meta.corpusHash !== corpusHash) return null;
-  if (JSON.stringify(sortKeys(meta.config)) !== JSON.stringify(sortKeys(config))) return null;
+  if (JSON.stringify(buildSettings(meta.config)) !== JSON.stringify(buildSettings(config))) return null;
   const vocabulary = await readFloats(join(dir, 'vocabulary.f32'), meta.clusters * meta.descriptorSize);
   const counts = await readFloats(join(dir, 'counts.f32'), meta.stats.indexedImages * meta.clusters);
   if (!vocabulary || !counts) return null;
