@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { assignNearest } from '../src/bovw/assign.ts';
 import { inverseDocumentFrequency, rootSift, unitRows, weightHistogram, wordCounts } from '../src/bovw/histograms.ts';
-import { loadBovwIndex, loadOrBuildBovwIndex, rankByBovw } from '../src/bovw/index.ts';
+import { loadBovwIndex, loadOrBuildBovwIndex, rankByBovw, rankManyByBovw } from '../src/bovw/index.ts';
 import { quickEvaluate } from '../src/bovw/quickEval.ts';
 import { rankByCosine } from '../src/bovw/rank.ts';
 import { kmeans, sampleRows } from '../src/bovw/vocabulary.ts';
@@ -190,6 +190,14 @@ test('end to end on real Imagenette photos: same-class images rank above chance;
     const self = rankByBovw(index, imagePixels(corpus, corpus.indexedRows[5]), corpus.imageSize, 3);
     assert.equal(self.ids[0], 5);
     assert.ok(Math.abs(self.scores[0] - 1) < 1e-5);
+
+    // The batched form used by dsi eval / search: a buffer of several images, one ranking each.
+    const [q0, q1] = queriesOf(corpus, 'test');
+    const both = new Uint8Array([...imagePixels(corpus, q0.row), ...imagePixels(corpus, q1.row)]);
+    assert.deepEqual(rankManyByBovw(index, both, corpus.imageSize, 5), [
+      rankByBovw(index, imagePixels(corpus, q0.row), corpus.imageSize, 5),
+      rankByBovw(index, imagePixels(corpus, q1.row), corpus.imageSize, 5),
+    ]);
 
     const again = await loadBovwIndex(corpus, config);
     assert.ok(again && !again.built, 'reused from the cache');
