@@ -1,8 +1,16 @@
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BEGIN, END } from '../src/data/ids.ts';
 import { IdTrie } from '../src/decode/trie.ts';
 import { beamSearch, greedyDecode, type ScoreRequest } from '../src/decode/beam.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import { modelScorer, searchWithModel } from '../src/decode/model-search.ts';
+import { modelFromState, type DsiModelImpl } from '../src/model/dsi-model.ts';
+import { initBackend } from '../src/runtime/backend.ts';
+import { modelShapeOf } from '../src/train/trainer.ts';
+import type { Corpus } from '../src/data/types.ts';
+import { memorisingConfig, trainMemorisingModel } from './helpers/memorised-run.ts';
+import { tinyCorpus } from './train-fixtures.ts';
 import { peaked, randomLogProbs, scorerFrom, sequenceScore } from './helpers/synthetic-scorer.ts';
 
 // 0..130 holds IDs of 1, 2 and 3 digits, including pairs like 7 / 70 / 70x that share a prefix.
@@ -175,5 +183,61 @@ describe('unconstrained beam search', () => {
       const beams = await beamSearch(3, scorerFrom(fn), trie, { beamWidth: 1, topK: 1, constrained: false, maxDigits: 3 });
       greedy.forEach((g, q) => assert.deepEqual(beams[q].ids, g.id === null ? [] : [g.id]));
     }
+  });
+});
+
+describe('beam search with a tiny trained model (real photos)', () => {
+  let corpus: Corpus;
+  let model: DsiModelImpl;
+  let trieOfCorpus: IdTrie;
+  let memory: tf.Tensor3D;
+  let images: Uint8Array;
+
+  before(async () => {
+    const backend = await initBackend('wasm');
+    corpus = await tinyCorpus(4);
+    const config = memorisingConfig();
+    const { indexing } = await trainMemorisingModel(corpus, config, backend, 0);
+    model = modelFromState(config.model, modelShapeOf(corpus), indexing.weights);
+    trieOfCorpus = new IdTrie(corpus.indexedRows.map((_, id) => id));
+    const per = corpus.imageSize ** 2 * 3;
+    images = new Uint8Array(corpus.records.length * per);
+    corpus.records.forEach((r, i) => images.set(corpus.pixels.subarray(r.row * per, (r.row + 1) * per), i * per));
+    memory = tf.tidy(() => model.encode(tf.tensor4d(Float32Array.from(images), [corpus.records.length, corpus.imageSize, corpus.imageSize, 3]), { training: false }));
+  });
+
+  it('constrained top-1 equals greedy decoding whenever greedy writes a valid ID, and width 1 is greedy', async () => {
+    const n = corpus.records.length; // indexed images and queries alike
+    const scorer = modelScorer(model, memory);
+    const greedy = await greedyDecode(n, scorer, trieOfCorpus, corpus.idLength);
+    const wide = await beamSearch(n, scorer, trieOfCorpus, { beamWidth: 10, topK: 10, constrained: true, maxDigits: corpus.idLength });
+    const narrow = await beamSearch(n, scorer, trieOfCorpus, { beamWidth: 1, topK: 1, constrained: true, maxDigits: corpus.idLength });
+    let valid = 0;
+    greedy.forEach((g, q) => {
+      assertWellFormed(wide[q].ids, wide[q].scores, trieOfCorpus);
+      assert.equal(wide[q].ids.length, 10);
+      if (g.id === null) return;
+      valid++;
+      assert.equal(wide[q].ids[0], g.id, `query ${q}: beam top-1 vs greedy`);
+      assert.deepEqual(narrow[q].ids, [g.id]);
+      assert.ok(Math.abs(wide[q].scores[0] - g.score) < 1e-4);
+    });
+    // The memorised model writes every indexed image's own ID greedily.
+    assert.ok(valid >= corpus.indexedRows.length, `${valid} valid greedy decodes`);
+    corpus.indexedRows.forEach((row, id) => assert.equal(greedy[corpus.records.findIndex((r) => r.row === row)].id, id));
+  });
+
+  it('searchWithModel batches queries without changing results and leaks no tensors', async () => {
+    const count = corpus.records.length;
+    const opts = { beamWidth: 12, topK: 12, constrained: true };
+    const before = tf.memory().numTensors;
+    const one = await searchWithModel(model, trieOfCorpus, { pixels: images, count, imageSize: corpus.imageSize }, { ...opts, batchSize: count });
+    const three = await searchWithModel(model, trieOfCorpus, { pixels: images, count, imageSize: corpus.imageSize }, { ...opts, batchSize: 3 });
+    assert.equal(tf.memory().numTensors, before);
+    one.results.forEach((r, q) => {
+      assert.deepEqual(three.results[q].ids, r.ids);
+      r.scores.forEach((s, i) => assert.ok(Math.abs(s - three.results[q].scores[i]) < 1e-4));
+      assert.deepEqual([...r.ids].sort((a, b) => a - b), corpus.indexedRows.map((_, id) => id), 'K = database size returns every ID once');
+    });
   });
 });
