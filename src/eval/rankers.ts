@@ -3,6 +3,7 @@
  * set into ranked lists of indexed IDs. The ViT ranks by beam search over its checkpoint; BoVW by
  * cosine similarity of visual-word histograms (src/bovw, built by `dsi bovw`).
  */
+import { loadBovwIndex, rankManyByBovw } from '../bovw/index.ts';
 import type { BovwConfig } from '../config/sections/bovw.ts';
 import type { DecodeConfig } from '../config/sections/decode.ts';
 import type { Corpus } from '../data/types.ts';
@@ -48,26 +49,9 @@ export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoi
   };
 }
 
-/** The contract of src/bovw/index.ts (owned by the BoVW engineer), loaded lazily. */
-interface BovwModule {
-  loadBovwIndex(corpus: Corpus, cfg: BovwConfig): Promise<unknown | null>;
-  /** Several RGB images concatenated (count x S x S x 3) -> one ranking each (rankByBovw takes ONE image). */
-  rankManyByBovw(index: unknown, pixels: Uint8Array, imageSize: number, k: number): Promise<RankedList[]> | RankedList[];
-}
-
-// A variable specifier keeps the type checker from requiring the module while it is being written.
-const BOVW_MODULE = '../bovw/index.ts';
-
 /** The BoVW baseline as a ranker, or null when its index has not been built for this corpus. */
 export async function bovwRanker(corpus: Corpus, cfg: BovwConfig): Promise<Ranker | null> {
-  let mod: BovwModule;
-  try {
-    mod = (await import(BOVW_MODULE)) as BovwModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return null;
-    throw e;
-  }
-  const index = await mod.loadBovwIndex(corpus, cfg);
+  const index = await loadBovwIndex(corpus, cfg);
   if (!index) return null;
   return {
     kind: 'bovw',
@@ -79,7 +63,7 @@ export async function bovwRanker(corpus: Corpus, cfg: BovwConfig): Promise<Ranke
       // In chunks so the progress bar moves; BoVW ranks each query independently.
       for (let first = 0; first < queries.count; first += 8) {
         const n = Math.min(8, queries.count - first);
-        lists.push(...(await mod.rankManyByBovw(index, queries.pixels.subarray(first * per, (first + n) * per), queries.imageSize, topK)));
+        lists.push(...rankManyByBovw(index, queries.pixels.subarray(first * per, (first + n) * per), queries.imageSize, topK));
         onProgress(n);
       }
       return { lists, msPerQuery: queries.count ? (performance.now() - start) / queries.count : 0 };

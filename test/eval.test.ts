@@ -1,0 +1,152 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { DsiConfig } from '../src/config/schema.ts';
+import type { Corpus } from '../src/data/types.ts';
+import { runEvaluation, type EvalOptions } from '../src/eval/evaluate.ts';
+import { runSearch } from '../src/eval/search.ts';
+import type { EvalReport } from '../src/eval/types.ts';
+import { initBackend } from '../src/runtime/backend.ts';
+import { UserError } from '../src/runtime/errors.ts';
+import { cacheCorpus, memorisingConfig, saveRunCheckpoint, trainMemorisingModel } from './helpers/memorised-run.ts';
+import { IMAGENETTE, tempDir, tinyCorpus } from './train-fixtures.ts';
+
+process.env.DSI_NO_PROGRESS = '1';
+const dirs = tempDir('eval');
+const roots = { checkpointsDir: join(dirs.path, 'checkpoints'), cacheRoot: join(dirs.path, 'cache'), experimentsDir: join(dirs.path, 'experiments') };
+const quiet = { log: () => {}, backend: 'wasm' as const, skipBovw: true };
+let corpus: Corpus;
+let config: DsiConfig;
+
+before(async () => {
+  const backend = await initBackend('wasm');
+  corpus = await tinyCorpus(4, 'a1b2c3d4e5f60718'); // 12 indexed images (3 per class), 4 test queries
+  config = memorisingConfig();
+  await cacheCorpus(corpus, roots.cacheRoot, config);
+  const { indexing, retrieval } = await trainMemorisingModel(corpus, config, backend, 10);
+  await saveRunCheckpoint('full', 'indexing', indexing, corpus, config, backend, roots.checkpointsDir);
+  await saveRunCheckpoint('full', 'retrieval', retrieval, corpus, config, backend, roots.checkpointsDir);
+  await saveRunCheckpoint('phase1', 'indexing', indexing, corpus, config, backend, roots.checkpointsDir);
+  await saveRunCheckpoint('unfinished', 'last', indexing, corpus, config, backend, roots.checkpointsDir);
+});
+after(() => dirs.cleanup());
+
+const evaluate = (o: Partial<EvalOptions>) => runEvaluation({ ...roots, ...quiet, ...o });
+const inUnit = (v: number) => v >= 0 && v <= 1;
+
+describe('dsi eval', () => {
+  let both: Awaited<ReturnType<typeof evaluate>>;
+  before(async () => {
+    both = await evaluate({ run: 'full', protocol: 'both' });
+  });
+
+  it('scores zero-shot and fine-tuned on the same test queries under both protocols', () => {
+    const r = both.report;
+    assert.deepEqual(r.models.map((m) => m.kind), ['zero-shot', 'fine-tuned']);
+    assert.equal(r.corpus.dbSize, 24);
+    assert.equal(r.corpus.indexed, 12);
+    assert.equal(r.querySet.count, 4);
+    for (const m of r.models) {
+      assert.ok(m.reference && m.full);
+      // map_n = recall_n = 10 but only 4 test queries exist: the sample is all of them
+      assert.equal(m.reference.mapQueries.length, 4);
+      assert.equal(m.reference.recallQueries.length, 4);
+      assert.equal(m.full.queries, 4);
+      for (const v of [m.reference.refMap, m.reference.recall, m.full.map.mean, m.full.precision.mean, m.full.recall.mean, m.full.ndcg.mean]) assert.ok(inUnit(v), `${v}`);
+      assert.ok(m.full.map.low <= m.full.map.mean && m.full.map.mean <= m.full.map.high);
+      // K = 100 > 12 indexed images: the whole database is returned, so recall is 1
+      assert.equal(m.full.recall.mean, 1);
+      assert.ok(m.msPerQuery > 0);
+    }
+  });
+
+  it('measures IA@K correctly: a model that memorised its images has IA@1 = 1', () => {
+    assert.deepEqual(both.report.models[0].ia, { 'IA@1': 1, 'IA@5': 1 });
+  });
+
+  it('scores models that never trained on queries over every corpus query too', () => {
+    const [zeroShot, fineTuned] = both.report.models;
+    assert.equal(zeroShot.fullAllQueries?.queries, 12);
+    assert.equal(fineTuned.fullAllQueries, null);
+  });
+
+  it('writes eval.json and eval.md with a table that says what it measures, and a summary', () => {
+    const json = JSON.parse(readFileSync(join(both.dir, 'eval.json'), 'utf8')) as EvalReport;
+    assert.deepEqual(json.models.map((m) => m.ia), both.report.models.map((m) => m.ia));
+    const md = readFileSync(join(both.dir, 'eval.md'), 'utf8');
+    assert.match(md, /\| model \| DB size \| IDs \| IA@1 \| IA@5 \| "MAP@10" \(ref\) \| Recall@100 \(ref\) \| MAP@10 \| P@10 \| Recall@100 \| nDCG@10 \| ms\/query \|/);
+    assert.match(md, /\| ViT DSI zero-shot \| 24 \| clustered \| 1\.000 \| 1\.000 \|/);
+    assert.match(md, /NOT a mean average precision: the mean P@10 over 10 test queries/);
+    assert.match(md, /chance level/);
+    const summary = JSON.parse(readFileSync(join(both.dir, 'summary.json'), 'utf8'));
+    assert.equal(summary['eval/zero-shot/IA@1'], 1);
+  });
+
+  it('is repeatable: the same run and seed give the same numbers', async () => {
+    const again = await evaluate({ run: 'full', protocol: 'both' });
+    const numbers = (r: EvalReport) => r.models.map((m) => [m.ia, m.reference?.refMap, m.full?.map, m.fullAllQueries?.precision]);
+    assert.deepEqual(numbers(again.report), numbers(both.report));
+  });
+
+  it('reference protocol alone reports the sampled numbers and true MAP on the same sample', async () => {
+    const { report, markdown } = await evaluate({ run: 'full', protocol: 'reference' });
+    assert.ok(report.models.every((m) => m.full === null && m.fullAllQueries === null && m.reference));
+    assert.match(markdown, /true MAP@10 \(ref sample\)/);
+  });
+
+  it('--queries DIR: outside images matched to classes by folder name, unreadable files skipped and counted', async () => {
+    const dir = join(dirs.path, 'outside');
+    const [first, second] = corpus.classNames;
+    for (const wnid of [first, second]) {
+      mkdirSync(join(dir, wnid), { recursive: true });
+      // files 20 and 21 of the class: not among the 6 per class the corpus took
+      for (const name of readdirSync(join(IMAGENETTE, wnid)).sort().slice(20, 22)) copyFileSync(join(IMAGENETTE, wnid, name), join(dir, wnid, name));
+    }
+    writeFileSync(join(dir, first, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]));
+    mkdirSync(join(dir, 'n99999999'));
+    const { report } = await evaluate({ run: 'full', protocol: 'full', queriesDir: dir });
+    assert.equal(report.querySet.count, 4);
+    assert.equal(report.querySet.skipped, 1);
+    assert.ok(report.notes.some((n) => n.includes('n99999999')));
+    assert.ok(report.models.every((m) => m.full?.queries === 4 && m.fullAllQueries === null));
+  });
+
+  it('explains missing pieces with the command that creates them', async () => {
+    await assert.rejects(evaluate({ run: 'nope' }), (e: Error) => e instanceof UserError && /dsi train --config/.test(e.message));
+    await assert.rejects(evaluate({ run: 'unfinished' }), (e: Error) => e instanceof UserError && /dsi train --resume --run unfinished/.test(e.message));
+    const { report } = await evaluate({ run: 'phase1', protocol: 'reference' });
+    assert.deepEqual(report.models.map((m) => m.kind), ['zero-shot']);
+    assert.ok(report.notes.some((n) => n.includes('dsi train --resume --run phase1')));
+    const withBovw = await runEvaluation({ ...roots, log: () => {}, backend: 'wasm', run: 'phase1', protocol: 'reference' });
+    assert.ok(withBovw.report.notes.some((n) => n.includes('dsi bovw --config')));
+    await assert.rejects(evaluate({ run: 'full', overrides: ['model.embed_dim=64'] }), /only decode, eval, bovw, tracking keys/);
+  });
+});
+
+describe('dsi search', () => {
+  it('ranks image files, marks same-class results and draws a contact sheet', async () => {
+    const [wnid] = corpus.classNames;
+    const known = join(IMAGENETTE, wnid, readdirSync(join(IMAGENETTE, wnid)).sort()[30]);
+    const unknownDir = join(dirs.path, 'loose');
+    mkdirSync(unknownDir, { recursive: true });
+    const unknown = join(unknownDir, 'photo.jpg');
+    copyFileSync(known, unknown);
+    const png = join(dirs.path, 'sheet', 'search.png');
+    const r = await runSearch({ ...roots, log: () => {}, backend: 'wasm', run: 'full', model: 'vit', k: 5, images: [known, unknown], png });
+    assert.equal(r.queries.length, 2);
+    const [a, b] = r.queries;
+    assert.equal(a.hits.length, 5);
+    assert.deepEqual(a.hits.map((h) => h.rank), [1, 2, 3, 4, 5]);
+    for (const h of a.hits) assert.equal(h.relevant, h.classes.includes(wnid));
+    assert.ok(b.hits.every((h) => h.relevant === null), 'no class known for a loose file');
+    assert.match(r.text, /rank\s+ID\s+score\s+source\s+class\s+relevant/);
+    assert.ok(existsSync(png));
+    const meta = await sharp(png).metadata();
+    assert.equal(meta.format, 'png');
+    assert.ok(meta.width! > 1000 && meta.height! > 250, `${meta.width}x${meta.height}`);
+    await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'bovw', k: 5, images: [known] }), /dsi bovw --config/);
+    await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'vit', k: 5, images: ['/no/such.jpg'] }), /does not exist/);
+  });
+});
