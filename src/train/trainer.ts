@@ -68,6 +68,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (corpus.indexedRows.length === 0) throw new UserError(`corpus ${corpus.hash} has no indexed images to train on`);
   const created = await createEngine({ model: config.model, train, shape, backend: opts.backend });
   const engine = opts.wrapEngine ? opts.wrapEngine(created) : created;
+  log(`engine: ${engine.backend}, ${engine.workers} worker thread(s)`);
   try {
     if (opts.resumeFrom) await engine.setState(opts.resumeFrom.engine);
     await tracker.start({ config, corpusHash: corpus.hash, backend: opts.backend, resumed: Boolean(opts.resumeFrom) });
