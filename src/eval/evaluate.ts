@@ -4,7 +4,8 @@
  * protocol or both. Writes experiments/<run>/eval.json and eval.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { queriesOf } from '../data/types.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { UserError } from '../runtime/errors.ts';
@@ -59,7 +60,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   const rankers: Ranker[] = [];
   const bovw = opts.skipBovw ? null : await bovwRanker(corpus, config.bovw);
   if (bovw) rankers.push(bovw);
-  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config <the run's config>\` builds it`);
+  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config ${runConfigHint(opts.experimentsDir ?? EXPERIMENTS_DIR, runName)}\` builds it`);
   rankers.push(vitRanker('zero-shot', opened.indexing, corpus, config.decode));
   if (opened.retrieval) rankers.push(vitRanker('fine-tuned', opened.retrieval, corpus, config.decode));
 
@@ -199,4 +200,10 @@ function chanceNotes(queries: QuerySet, indexed: number, mapK: number, recallK: 
   ];
   if (recallK >= indexed) notes.push(`Recall@${recallK} is 1.0 for any model that returns ${indexed} results: K covers the whole database`);
   return notes;
+}
+
+/** The run's own config file (the tracker writes it) when there is one, for commands to copy. */
+function runConfigHint(experimentsDir: string, runName: string): string {
+  const file = join(experimentsDir, runName, 'config.yaml');
+  return existsSync(file) ? relative(process.cwd(), file) || file : "<the run's config>";
 }
