@@ -13,7 +13,7 @@ import { createEngine } from '../src/train/engine.ts';
 import { batchesOf, indexingItems, retrievalItems, sampleIds, validationItems } from '../src/train/batches.ts';
 import { loadCheckpoint } from '../src/train/checkpoint.ts';
 import { evaluateItems } from '../src/train/epoch.ts';
-import { isBetterValLoss, meanStats, updateEarlyStop } from '../src/train/phases.ts';
+import { isBetterValLoss, meanStats, retrievalPatienceExhausted, updateEarlyStop } from '../src/train/phases.ts';
 import { modelShapeOf, trainRun, type TrainRunOptions } from '../src/train/trainer.ts';
 import { readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
 
@@ -192,4 +192,27 @@ test('retrieval_epochs=0 skips phase 2: an indexing checkpoint, no retrieval che
   assert.ok(existsSync(join(dirs.path, 'checkpoints', 'index-only', 'indexing', 'weights.bin')));
   assert.ok(!existsSync(join(dirs.path, 'checkpoints', 'index-only', 'retrieval')));
   assert.ok(result.state.indexingAccuracy !== null && result.state.indexingAccuracy >= 0);
+});
+
+test('phase 2 stops once val loss has not improved for train.retrieval_patience epochs, keeping the best epoch', async () => {
+  assert.equal(retrievalPatienceExhausted(13, 3, 10), true);
+  assert.equal(retrievalPatienceExhausted(12, 3, 10), false);
+  assert.equal(retrievalPatienceExhausted(75, 1, 0), false, 'patience 0 runs every epoch');
+  // A high learning rate makes val loss bounce, so an epoch without improvement comes early.
+  const config = tinyConfig({ 'train.indexing_epochs': 2, 'train.retrieval_epochs': 8, 'train.learning_rate': 0.02, 'train.seed': 3, 'train.retrieval_patience': 1 });
+  const result = await run('patience', config);
+  assert.equal(result.completed, true);
+  const rows = readMetricsFile(join(dirs.path, 'experiments'), 'patience').filter((r) => r.phase === 'retrieval');
+  // Replay the rule over the logged val losses: training must end exactly where it says.
+  let best: number | null = null;
+  let bestEpoch = 0;
+  let expectedStop = 8;
+  for (const r of rows) {
+    if (isBetterValLoss(r.val_loss!, best)) [best, bestEpoch] = [r.val_loss!, r.epoch];
+    if (r.epoch - bestEpoch >= 1) { expectedStop = r.epoch; break; }
+  }
+  assert.ok(rows.length < 8, `val loss improved every epoch (${rows.map((r) => r.val_loss).join(', ')}): the test needs a bounce`);
+  assert.equal(rows[rows.length - 1].epoch, expectedStop);
+  const kept = await loadCheckpoint('patience', 'retrieval', join(dirs.path, 'checkpoints'));
+  assert.equal(kept.trainer.bestEpoch, bestEpoch);
 });

@@ -19,7 +19,7 @@ import { createEngine } from './engine.ts';
 import { indexingItems, retrievalItems, validationItems, type BatchItem } from './batches.ts';
 import { CHECKPOINTS_DIR, saveCheckpoint, type CheckpointKind, type LoadedCheckpoint } from './checkpoint.ts';
 import { evaluateItems, trainEpoch, type EpochRun } from './epoch.ts';
-import { initialTrainerState, isBetterValLoss, meanStats, updateEarlyStop, type TrainerState } from './phases.ts';
+import { initialTrainerState, isBetterValLoss, meanStats, retrievalPatienceExhausted, updateEarlyStop, type TrainerState } from './phases.ts';
 
 export interface TrainRunOptions {
   config: DsiConfig;
@@ -131,6 +131,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
           state.bestEpoch = state.epoch;
         }
         if (state.epoch >= train.retrieval_epochs) state.phase = 'done';
+        if (valItems.length > 0 && retrievalPatienceExhausted(state.epoch, state.bestEpoch, train.retrieval_patience)) {
+          log(`phase 2: val loss has not improved for ${train.retrieval_patience} epochs (train.retrieval_patience); stopping`);
+          state.phase = 'done';
+        }
         if (best) await save('retrieval');
         await save('last');
         await tracker.logEpoch(row);

@@ -10,6 +10,8 @@ export const trainSection = z.strictObject({
     .describe('Phase 1 stops once exact-ID training accuracy stays at or above this'),
   early_stop_patience: z.number().int().min(1).default(3)
     .describe('Consecutive epochs at or above early_stop_accuracy before phase 1 stops'),
+  retrieval_patience: z.number().int().min(0).default(10)
+    .describe('Phase 2 stops once val loss has not improved for this many epochs (the kept checkpoint is the same); 0 runs all retrieval_epochs'),
   workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
