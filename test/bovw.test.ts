@@ -9,7 +9,8 @@ import { inverseDocumentFrequency, rootSift, unitRows, weightHistogram, wordCoun
 import { loadBovwIndex, loadOrBuildBovwIndex, rankByBovw, rankManyByBovw } from '../src/bovw/index.ts';
 import { quickEvaluate } from '../src/bovw/quickEval.ts';
 import { rankByCosine } from '../src/bovw/rank.ts';
-import { kmeans, sampleRows } from '../src/bovw/vocabulary.ts';
+import { kmeans, kmeansPlusPlus, sampleRows } from '../src/bovw/vocabulary.ts';
+import { kmeans as mlKmeans } from 'ml-kmeans';
 import type { BovwConfig } from '../src/config/sections/bovw.ts';
 import type { Corpus, ImageRecord } from '../src/data/types.ts';
 import { imagePixels, queriesOf } from '../src/data/types.ts';
@@ -77,6 +78,23 @@ test("Hamerly-accelerated k-means gives plain Lloyd's result on real SIFT descri
   assert.ok(maxDiff < 1e-3, `centroids differ by ${maxDiff}`);
   assert.ok(Math.abs(fast.inertia - plain.inertia) <= 1e-6 * plain.inertia);
   assert.ok(searched / fast.iterations < 0.8, `bounds skipped too little: ${searched / fast.iterations} of points searched per iteration`);
+});
+
+test('our k-means agrees with ml-kmeans (the reference library) started from the same k-means++ seeds on real SIFT', async () => {
+  // ml-kmeans is too slow for a 25k-descriptor vocabulary (see vocabulary.ts), so it serves as
+  // the independent oracle for our typed-array Lloyd/Hamerly iterations.
+  const { loadFixture } = await import('./sift-fixtures.ts');
+  const { detectAndDescribe } = await import('../src/bovw/sift/index.ts');
+  const points = detectAndDescribe((await loadFixture('church-160')).gray).descriptors;
+  const n = points.length / 128;
+  const k = 12;
+  const ours = kmeans(points, n, 128, k, { maxIterations: 100, seed: 5, tolerance: 0 });
+  const seeds = kmeansPlusPlus(points, n, 128, k, new Rng(5));
+  const rows = (flat: Float32Array, count: number) => Array.from({ length: count }, (_, i) => Array.from(flat.subarray(i * 128, (i + 1) * 128)));
+  const theirs = mlKmeans(rows(points, n), k, { initialization: rows(seeds, k), maxIterations: 100, tolerance: 0 });
+  let maxDiff = 0;
+  theirs.centroids.forEach((c, j) => c.forEach((v, d) => { maxDiff = Math.max(maxDiff, Math.abs(v - ours.centroids[j * 128 + d])); }));
+  assert.ok(maxDiff < 1e-2, `centroids differ from ml-kmeans by up to ${maxDiff} (descriptor values reach ~0.2 x 512)`);
 });
 
 test('sampleRows: distinct, seeded, capped', () => {
