@@ -96,6 +96,21 @@ test('phase 2 batches: only train queries, each image once with its sampled rele
   assert.ok(validationItems(corpus, 2, 11).every((it) => corpus.records[it.row].role === 'val'));
 });
 
+test('train.index_replay mixes indexed images (-> own ID) into phase 2, never val or test queries', () => {
+  const n = corpus.indexedRows.length;
+  assert.deepEqual(retrievalItems(corpus, 2, new Rng(1), 0), retrievalItems(corpus, 2, new Rng(1)), 'replay 0 is the reference stream');
+  for (const fraction of [0.5, 1, 2.5]) {
+    const items = retrievalItems(corpus, 2, new Rng(1), fraction);
+    const replayed = items.filter((it) => corpus.records[it.row].role === 'indexed');
+    assert.equal(replayed.length, Math.round(fraction * n), `fraction ${fraction}`);
+    for (const it of replayed) assert.deepEqual(it.targetIds, [corpus.indexedRows.indexOf(it.row)], 'an indexed image targets its own ID');
+    assert.ok(items.every((it) => ['indexed', 'train'].includes(corpus.records[it.row].role)));
+    assert.equal(items.length - replayed.length, queriesOf(corpus, 'train').length);
+  }
+  const whole = retrievalItems(corpus, 2, new Rng(1), 1).filter((it) => corpus.records[it.row].role === 'indexed');
+  assert.equal(new Set(whole.map((it) => it.row)).size, n, 'fraction 1 replays every indexed image once');
+});
+
 test('early stopping and best-val rules', () => {
   assert.deepEqual(updateEarlyStop(0, 0.99, 0.98, 3), { streak: 1, stop: false });
   assert.deepEqual(updateEarlyStop(2, 0.98, 0.98, 3), { streak: 3, stop: true });

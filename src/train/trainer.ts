@@ -119,7 +119,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       if (stopRequested()) return result(false);
       if (state.epoch < train.retrieval_epochs) {
         const label = `retrieval ${state.epoch + 1}/${train.retrieval_epochs}`;
-        const run = await trainEpoch(engine, corpus, retrievalItems(corpus, cap, rng), train.batch_size, rng, label, opts.signal);
+        const run = await trainEpoch(engine, corpus, retrievalItems(corpus, cap, rng, train.index_replay), train.batch_size, rng, label, opts.signal);
         if (!run) return result(false);
         const row = finishEpoch(state, 'retrieval', run, train.learning_rate);
         const val = await validate(engine, corpus, valItems, train.batch_size, state);

@@ -12,6 +12,8 @@ export const trainSection = z.strictObject({
     .describe('Consecutive epochs at or above early_stop_accuracy before phase 1 stops'),
   retrieval_patience: z.number().int().min(0).default(10)
     .describe('Phase 2 stops once val loss has not improved for this many epochs (the kept checkpoint is the same); 0 runs all retrieval_epochs'),
+  index_replay: z.number().min(0).max(10).default(0)
+    .describe('Phase 2 also rehearses this fraction of the indexed images (image -> own ID) every epoch, so fine-tuning does not erase the index; 0 is the reference (queries only), 1 replays every indexed image'),
   workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
