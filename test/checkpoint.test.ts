@@ -139,7 +139,7 @@ test('a checkpoint is refused for another model config or corpus, naming what di
   assert.throws(() => assertCompatible(ckpt, config, 'otherhash'), /corpus hash: checkpoint tinycorpus0001, current data otherhash/);
 });
 
-test('dsi train --resume: refuses a changed model, continues otherwise, and refuses to overwrite a run', async () => {
+test('dsi train --resume: refuses a changed model, continues otherwise, and refuses to overwrite a run; --from branches phase 2 off a run's index', async () => {
   // A real folder source of 2 classes x 4 photos, through prepareCorpus and its cache.
   const root = join(dirs.path, 'images');
   for (const cls of readdirSync(IMAGENETTE).sort().slice(0, 2)) {
@@ -170,4 +170,23 @@ test('dsi train --resume: refuses a changed model, continues otherwise, and refu
   assert.ok(existsSync(join(common.checkpointsDir, 'cli', 'indexing', 'checkpoint.json')));
   const run = JSON.parse(readFileSync(join(common.experimentsDir, 'cli', 'run.json'), 'utf8'));
   assert.equal(run.backend, 'wasm');
+
+  // A branch (--from) starts phase 2 from the run's indexing checkpoint: with the same settings it
+  // retraces the source's phase 2 exactly, and its store carries the source's phase-1 history.
+  const branch = await launchTraining({ ...common, from: 'cli', run: 'cli-branch' });
+  assert.equal(branch.completed, true);
+  const [a, b] = await Promise.all([loadCheckpoint('cli', 'retrieval', common.checkpointsDir), loadCheckpoint('cli-branch', 'retrieval', common.checkpointsDir)]);
+  a.weights.forEach((w, i) => assert.deepEqual(b.weights[i].data, w.data, `branch weight ${w.name} differs from the source's phase 2`));
+  assert.ok(existsSync(join(common.checkpointsDir, 'cli-branch', 'indexing', 'checkpoint.json')), 'the branch has its own zero-shot checkpoint');
+  const metrics = (name: string) => readFileSync(join(common.experimentsDir, name, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(metrics('cli-branch').map((r) => [r.phase, r.epoch, r.loss]), metrics('cli').map((r) => [r.phase, r.epoch, r.loss]));
+  const branchRun = JSON.parse(readFileSync(join(common.experimentsDir, 'cli-branch', 'run.json'), 'utf8'));
+  assert.equal(branchRun.branched_from, 'cli');
+  assert.deepEqual(branchRun.phases_done, ['indexing', 'retrieval']);
+  const replay = await launchTraining({ ...common, from: 'cli', run: 'cli-replay', overrides: ['train.index_replay=1'] });
+  assert.equal(replay.completed, true);
+  await assert.rejects(launchTraining({ ...common, from: 'cli', run: 'cli-branch' }), /run "cli-branch" already has checkpoints/);
+  await assert.rejects(launchTraining({ ...common, from: 'nope', run: 'x' }), /no run "nope"/);
+  await assert.rejects(launchTraining({ ...common, from: 'cli', resume: 'cli' }), /--from starts a new run and --resume continues one/);
+  await assert.rejects(launchTraining({ ...common, from: 'cli', run: 'y', overrides: ['model.ffn_dim=128'] }), /model\.ffn_dim: checkpoint 64, config 128/);
 });

@@ -6,6 +6,7 @@ import { launchTraining } from '../train/launch.ts';
 interface TrainArgs extends ConfigArgs {
   run?: string;
   resume?: string;
+  from?: string;
   backend: BackendChoice;
   'stop-after-epochs'?: number;
 }
@@ -19,6 +20,10 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('resume', {
         type: 'string',
         describe: 'Continue an interrupted run from checkpoints/<run>/last: --resume latest, --resume NAME, or --resume with --run NAME',
+      })
+      .option('from', {
+        type: 'string',
+        describe: 'Start a new run at phase 2 from the indexing checkpoint of run NAME (or latest): compare phase-2 settings without training phase 1 again',
       })
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' })
       .option('stop-after-epochs', { type: 'number', hidden: true, describe: 'Stop after N epochs (a deliberate interruption)' }) as never,
@@ -37,6 +42,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         overrides: args.set ?? [],
         run: args.run,
         resume: args.resume,
+        from: args.from,
         backend: args.backend,
         signal: controller.signal,
         stopAfterEpochs: args['stop-after-epochs'],

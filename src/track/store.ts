@@ -40,6 +40,8 @@ export interface RunRecord {
   backend: string;
   git_commit: string;
   resumed: boolean;
+  /** `dsi train --from RUN`: the run whose indexing checkpoint phase 2 started from. */
+  branched_from?: string;
   phases_done: Phase[];
   wandb?: WandbRecord;
 }

@@ -47,21 +47,23 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
     async start(info: RunStartInfo) {
       await mkdir(dir, { recursive: true });
       const previous = readJsonIfExists<RunRecord>(runFile);
-      if (!info.resumed) {
+      const continues = info.resumed || Boolean(info.branchedFrom);
+      if (!continues) {
         // A fresh run under an old name starts a fresh history.
         for (const f of [STORE_FILES.metrics, STORE_FILES.summary, STORE_FILES.plots, STORE_FILES.wandbOffline]) await rm(join(dir, f), { recursive: true, force: true });
       }
-      rows = info.resumed ? readMetrics(dir) : [];
+      rows = continues ? readMetrics(dir) : [];
       await writeFile(join(dir, STORE_FILES.config), stringify(info.config));
       const commit = gitCommit();
       record = {
         run: runName,
-        started: info.resumed && previous?.started ? previous.started : new Date().toISOString(),
+        started: continues && previous?.started ? previous.started : new Date().toISOString(),
         corpus_hash: info.corpusHash,
         backend: info.backend,
         git_commit: commit,
         resumed: info.resumed,
-        phases_done: info.resumed ? previous?.phases_done ?? [] : [],
+        ...(info.branchedFrom || previous?.branched_from ? { branched_from: info.branchedFrom ?? previous?.branched_from } : {}),
+        phases_done: continues ? previous?.phases_done ?? [] : [],
       };
       await saveRecord();
       wandb = await WandbSink.open({

@@ -22,6 +22,8 @@ export interface RunStartInfo {
   corpusHash: string;
   backend: string;
   resumed: boolean;
+  /** A branch (`dsi train --from RUN`) keeps the phase-1 history seeded from RUN. */
+  branchedFrom?: string;
 }
 
 /** What the trainer and evaluator report to; the local store is always behind it, W&B optionally. */

@@ -10,8 +10,9 @@ import type { DsiConfig } from '../config/schema.ts';
 import { prepareCorpus } from '../data/corpus.ts';
 import { initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
-import { createTracker } from '../track/tracker.ts';
-import { assertCompatible, assertRunName, CHECKPOINTS_DIR, latestRun, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
+import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
+import { assertCompatible, assertRunName, CHECKPOINTS_DIR, latestRun, loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
+import { seedBranchStore } from '../track/branch.ts';
 import { modelShapeOf, trainRun, type TrainRunResult } from './trainer.ts';
 
 export interface LaunchOptions {
@@ -20,6 +21,11 @@ export interface LaunchOptions {
   run?: string;
   /** undefined: a fresh run. '' (bare --resume): continue --run. 'latest' or a run name. */
   resume?: string;
+  /**
+   * Branch: a new run whose phase 2 starts from another run's indexing checkpoint (phase 1 is
+   * not trained again), e.g. to compare phase-2 settings on one memorised index.
+   */
+  from?: string;
   backend?: BackendChoice;
   checkpointsDir?: string;
   experimentsDir?: string;
@@ -52,7 +58,17 @@ export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult>
   let runName: string;
   let config: DsiConfig;
   let resumeFrom: LoadedCheckpoint | null = null;
-  if (opts.resume !== undefined) {
+  let branchedFrom: string | undefined;
+  if (opts.from !== undefined && opts.resume !== undefined) throw new UserError('--from starts a new run and --resume continues one: use one of them');
+  if (opts.from !== undefined) {
+    branchedFrom = opts.from === 'latest' ? await latestRun(root) : opts.from;
+    resumeFrom = await loadCheckpoint(branchedFrom, 'indexing', root);
+    config = opts.configFile ? loadConfig(opts.configFile, overrides).config : withOverrides(resumeFrom.config, overrides);
+    for (const line of trainingChanges(resumeFrom.config, config)) log(`note: ${line}`);
+    runName = opts.run ?? `${branchedFrom}-branch-${defaultRunName(null).slice('default-'.length)}`;
+    assertRunName(runName);
+    if (existsSync(join(root, runName))) throw new UserError(`run "${runName}" already has checkpoints in ${join(root, runName)}: pick another --run`);
+  } else if (opts.resume !== undefined) {
     const asked = opts.resume === '' ? opts.run : opts.resume;
     if (!asked) throw new UserError('--resume needs a run: --resume latest, --resume NAME, or --resume with --run NAME');
     if (opts.run && opts.resume !== '' && opts.run !== opts.resume) {
@@ -80,8 +96,13 @@ export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult>
       `${corpus.records.length - corpus.indexedRows.length} queries), ${corpus.imageSize}px, IDs of ${corpus.idLength} digits` +
       (corpus.reused ? ' (cached)' : ''),
   );
-  if (resumeFrom) {
-    assertCompatible(resumeFrom, config, corpus.hash, modelShapeOf(corpus));
+  if (resumeFrom) assertCompatible(resumeFrom, config, corpus.hash, modelShapeOf(corpus));
+  if (branchedFrom && resumeFrom) {
+    // The branch owns a copy of the index it starts from, so `dsi eval` finds its zero-shot row.
+    await saveCheckpoint(runName, 'indexing', { ...resumeFrom, config }, root);
+    seedBranchStore(opts.experimentsDir ?? EXPERIMENTS_DIR, branchedFrom, runName);
+    log(`run: ${runName}, phase 2 from the indexing checkpoint of "${branchedFrom}" (${resumeFrom.trainer.indexingEpochsRun} epochs, exact-ID accuracy ${resumeFrom.trainer.indexingAccuracy?.toFixed(4)})`);
+  } else if (resumeFrom) {
     if (resumeFrom.trainer.phase === 'done') {
       log(`run "${runName}" has already finished both phases; nothing to resume`);
       return { runName, backend, checkpointsDir: join(root, runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: [] };
@@ -100,6 +121,7 @@ export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult>
     tracker,
     checkpointsDir: root,
     resumeFrom,
+    branchedFrom,
     signal: opts.signal,
     stopAfterEpochs: opts.stopAfterEpochs,
     log,

@@ -31,6 +31,8 @@ export interface TrainRunOptions {
   checkpointsDir?: string;
   /** A verified `last` checkpoint to continue from (see loadCheckpoint + assertCompatible). */
   resumeFrom?: LoadedCheckpoint | null;
+  /** Set for a branch (`dsi train --from RUN`): resumeFrom is RUN's indexing checkpoint. */
+  branchedFrom?: string;
   /** Stops at the next step boundary; the epoch in progress is dropped (last/ holds the one before). */
   signal?: AbortSignal;
   /** Stop after this many epochs in this call (a deliberate interruption, for tests and smoke runs). */
@@ -71,7 +73,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   log(`engine: ${engine.backend}, ${engine.workers} worker thread(s)`);
   try {
     if (opts.resumeFrom) await engine.setState(opts.resumeFrom.engine);
-    await tracker.start({ config, corpusHash: corpus.hash, backend: opts.backend, resumed: Boolean(opts.resumeFrom) });
+    await tracker.start({ config, corpusHash: corpus.hash, backend: opts.backend, resumed: Boolean(opts.resumeFrom) && !opts.branchedFrom, branchedFrom: opts.branchedFrom });
 
     const save = async (kind: CheckpointKind) => {
       state.rngState = rng.getState();
