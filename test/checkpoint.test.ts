@@ -139,7 +139,7 @@ test('a checkpoint is refused for another model config or corpus, naming what di
   assert.throws(() => assertCompatible(ckpt, config, 'otherhash'), /corpus hash: checkpoint tinycorpus0001, current data otherhash/);
 });
 
-test('dsi train --resume: refuses a changed model, continues otherwise, and refuses to overwrite a run; --from branches phase 2 off a run's index', async () => {
+test('dsi train --resume: refuses a changed model, continues otherwise, and refuses to overwrite a run; --from branches phase 2 off the index of a run', async () => {
   // A real folder source of 2 classes x 4 photos, through prepareCorpus and its cache.
   const root = join(dirs.path, 'images');
   for (const cls of readdirSync(IMAGENETTE).sort().slice(0, 2)) {

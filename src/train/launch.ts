@@ -64,7 +64,7 @@ export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult>
     branchedFrom = opts.from === 'latest' ? await latestRun(root) : opts.from;
     resumeFrom = await loadCheckpoint(branchedFrom, 'indexing', root);
     config = opts.configFile ? loadConfig(opts.configFile, overrides).config : withOverrides(resumeFrom.config, overrides);
-    for (const line of trainingChanges(resumeFrom.config, config)) log(`note: ${line}`);
+    for (const line of trainingChanges(resumeFrom.config, config, `in "${branchedFrom}"`)) log(`note: ${line}`);
     runName = opts.run ?? `${branchedFrom}-branch-${defaultRunName(null).slice('default-'.length)}`;
     assertRunName(runName);
     if (existsSync(join(root, runName))) throw new UserError(`run "${runName}" already has checkpoints in ${join(root, runName)}: pick another --run`);
@@ -137,14 +137,14 @@ function withOverrides(base: DsiConfig, overrides: string[]): DsiConfig {
 }
 
 /** Training keys may change on resume (e.g. more epochs), but the user should see that they did. */
-function trainingChanges(before: DsiConfig, after: DsiConfig): string[] {
+function trainingChanges(before: DsiConfig, after: DsiConfig, where = 'on resume'): string[] {
   const out: string[] = [];
   for (const section of ['train', 'decode', 'eval', 'tracking'] as const) {
     const a = before[section] as Record<string, unknown>;
     const b = after[section] as Record<string, unknown>;
     for (const key of Object.keys(b)) {
       if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) {
-        out.push(`${section}.${key} changed on resume: checkpoint ${JSON.stringify(a[key])}, now ${JSON.stringify(b[key])}`);
+        out.push(`${section}.${key} changed ${where}: checkpoint ${JSON.stringify(a[key])}, now ${JSON.stringify(b[key])}`);
       }
     }
   }
