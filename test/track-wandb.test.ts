@@ -161,3 +161,11 @@ test('sync without a key or to a server that rejects it is a clear error', async
     await server.close();
   }
 });
+
+test('dataset tags name the Hub repo, coco, or the folder (with its parent when the folder is only a split name)', async () => {
+  const { datasetLabel } = await import('../src/track/wandb/payload.ts');
+  assert.equal(datasetLabel({ source: 'hub', dataset: 'zh-plus/tiny-imagenet' }), 'tiny-imagenet');
+  assert.equal(datasetLabel({ source: 'coco', root: '/data/coco' }), 'coco');
+  assert.equal(datasetLabel({ source: 'folder', root: 'data/samples' }), 'samples');
+  assert.equal(datasetLabel({ source: 'folder', root: '../shared/data/imagenette-224/train' }), 'imagenette-224-train');
+});
