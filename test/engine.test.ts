@@ -150,4 +150,19 @@ describe('data-parallel engine (2 worker threads)', () => {
     assert.equal(ev.ids, 6);
     await Promise.all([single.dispose(), parallel.dispose(), again.dispose()]);
   });
+
+  it('applies a per-step learning rate in every worker (phase 2 can use its own rate)', async () => {
+    const batch = indexingBatch(randomPixels(6, 16, 4), [1, 22, 33, 44, 55, 66], 2);
+    const engines = await Promise.all([1, 2].map((workers) => createEngine(options({ dropout: 0, workers }))));
+    const before = await engines[0].getState();
+    await engines[1].setState(before);
+    for (const e of engines) await e.trainStep(batch, 3, 1e-7);
+    for (const e of engines) {
+      const after = await e.getState();
+      // Adam's first step moves each weight by about lr (1e-7 here, not the configured 1e-3).
+      const moved = Math.max(...after.weights.flatMap((w, i) => Array.from(w.data, (v, j) => Math.abs(v - before.weights[i].data[j]))));
+      assert.ok(moved > 0 && moved < 1e-6, `${e.workers} worker(s): weights moved by up to ${moved}`);
+    }
+    await Promise.all(engines.map((e) => e.dispose()));
+  });
 });

@@ -231,3 +231,14 @@ test('phase 2 stops once val loss has not improved for train.retrieval_patience 
   const kept = await loadCheckpoint('patience', 'retrieval', join(dirs.path, 'checkpoints'));
   assert.equal(kept.trainer.bestEpoch, bestEpoch);
 });
+
+test('train.retrieval_learning_rate drives phase 2 only, and is logged per epoch', async () => {
+  const config = tinyConfig({ 'train.indexing_epochs': 1, 'train.retrieval_epochs': 1, 'train.retrieval_learning_rate': 1e-9 });
+  await run('phase2-rate', config);
+  const rows = readMetricsFile(join(dirs.path, 'experiments'), 'phase2-rate');
+  assert.deepEqual(rows.map((r) => [r.phase, r.learning_rate]), [['indexing', config.train.learning_rate], ['retrieval', 1e-9]]);
+  const root = join(dirs.path, 'checkpoints');
+  const [indexed, tuned] = await Promise.all([loadCheckpoint('phase2-rate', 'indexing', root), loadCheckpoint('phase2-rate', 'retrieval', root)]);
+  const moved = Math.max(...tuned.weights.flatMap((w, i) => Array.from(w.data, (v, j) => Math.abs(v - indexed.weights[i].data[j]))));
+  assert.ok(moved > 0 && moved < 1e-6, `phase 2 moved weights by up to ${moved} at a 1e-9 rate`);
+});

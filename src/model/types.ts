@@ -85,8 +85,11 @@ export interface EngineOptions {
 export interface TrainingEngine {
   readonly backend: string;
   readonly workers: number;
-  /** Forward + backward + Adam update. `seed` drives dropout for this step. */
-  trainStep(batch: TrainBatch, seed: number): Promise<StepStats>;
+  /**
+   * Forward + backward + Adam update. `seed` drives dropout for this step; `learningRate`
+   * (default train.learning_rate) lets each phase use its own rate.
+   */
+  trainStep(batch: TrainBatch, seed: number, learningRate?: number): Promise<StepStats>;
   /** Forward only, no dropout, no update (validation loss and accuracy). */
   evaluate(batch: TrainBatch): Promise<StepStats>;
   getState(): Promise<EngineState>;

@@ -25,10 +25,10 @@ export class Adam {
   }
 
   /** One update from gradients by variable name (missing names are left unchanged). */
-  apply(grads: ReadonlyMap<string, tf.Tensor>): void {
+  apply(grads: ReadonlyMap<string, tf.Tensor>, learningRate = this.learningRate): void {
     this.step++;
     const t = this.step;
-    const stepSize = (this.learningRate * Math.sqrt(1 - BETA2 ** t)) / (1 - BETA1 ** t);
+    const stepSize = (learningRate * Math.sqrt(1 - BETA2 ** t)) / (1 - BETA1 ** t);
     tf.tidy(() => {
       for (const [name, variable] of this.variables) {
         const g = grads.get(name);

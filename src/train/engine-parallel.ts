@@ -49,7 +49,7 @@ export async function createParallelEngine(opts: EngineOptions, workerCount: num
   return {
     backend: opts.backend,
     workers: workerCount,
-    async trainStep(batch, seed) {
+    async trainStep(batch, seed, learningRate) {
       checkBatch(batch, opts.shape);
       const normaliser = countTargetTokens(batch);
       const shards = shardBatch(batch, workerCount, imageValues, seqLen);
@@ -66,7 +66,7 @@ export async function createParallelEngine(opts: EngineOptions, workerCount: num
           for (let j = 0; j < a.length; j++) target[j] += a[j];
         });
       }
-      await Promise.all(workers.map((w) => w.call('apply', { arrays: sum })));
+      await Promise.all(workers.map((w) => w.call('apply', { arrays: sum, learningRate })));
       return addStats(results.map((r) => r.stats));
     },
     async evaluate(batch) {

@@ -30,9 +30,9 @@ const handlers: Record<string, (p: any) => Promise<{ value: unknown; transfer?: 
     tf.dispose([...grads.values()]);
     return { value: { arrays, stats }, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
   },
-  async apply(p: { arrays: Float32Array[] }) {
+  async apply(p: { arrays: Float32Array[]; learningRate?: number }) {
     const grads = new Map(names.map((n, i) => [n, tf.tensor(p.arrays[i], replica.model.variables.get(n)!.shape)]));
-    adam.apply(grads);
+    adam.apply(grads, p.learningRate);
     tf.dispose([...grads.values()]);
     return { value: null };
   },

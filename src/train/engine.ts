@@ -35,10 +35,10 @@ export function createSingleEngine(opts: EngineOptions): TrainingEngine {
   return {
     backend: opts.backend,
     workers: 1,
-    async trainStep(batch: TrainBatch, seed: number): Promise<StepStats> {
+    async trainStep(batch: TrainBatch, seed: number, learningRate?: number): Promise<StepStats> {
       checkBatch(batch, opts.shape);
       const { grads, stats } = await replica.gradients(batch, seed, countTargetTokens(batch));
-      adam.apply(grads);
+      adam.apply(grads, learningRate);
       tf.dispose([...grads.values()]);
       return stats;
     },

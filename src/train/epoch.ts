@@ -29,6 +29,7 @@ export async function trainEpoch(
   rng: Rng,
   label: string,
   signal?: AbortSignal,
+  learningRate?: number,
 ): Promise<EpochRun | null> {
   const started = performance.now();
   const stats = emptyStats();
@@ -39,7 +40,7 @@ export async function trainEpoch(
       if (signal?.aborted) return null;
       // Drawn per step from the checkpointed stream, so dropout masks repeat exactly on resume.
       const seed = rng.seed();
-      addStats(stats, await engine.trainStep(batch, seed));
+      addStats(stats, await engine.trainStep(batch, seed, learningRate));
       steps++;
       const m = meanStats(stats);
       bar.tick(batch.imageCount, { loss: m.loss.toFixed(4), tok: m.tokenAccuracy.toFixed(3), id: m.idAccuracy.toFixed(3) });

@@ -108,6 +108,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
 
     // Phase 2: retrieval fine-tuning on train queries, model selection on val queries.
     const cap = train.max_targets_per_query;
+    const retrievalRate = train.retrieval_learning_rate ?? train.learning_rate;
     const valItems = validationItems(corpus, cap, train.seed);
     if (state.phase === 'retrieval' && (train.retrieval_epochs === 0 || !queriesOf(corpus, 'train').some((q) => q.relevantIds.length > 0))) {
       if (train.retrieval_epochs > 0) log('phase 2 skipped: the corpus has no train queries with relevant indexed images');
@@ -121,9 +122,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       if (stopRequested()) return result(false);
       if (state.epoch < train.retrieval_epochs) {
         const label = `retrieval ${state.epoch + 1}/${train.retrieval_epochs}`;
-        const run = await trainEpoch(engine, corpus, retrievalItems(corpus, cap, rng, train.index_replay), train.batch_size, rng, label, opts.signal);
+        const items = retrievalItems(corpus, cap, rng, train.index_replay);
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, label, opts.signal, retrievalRate);
         if (!run) return result(false);
-        const row = finishEpoch(state, 'retrieval', run, train.learning_rate);
+        const row = finishEpoch(state, 'retrieval', run, retrievalRate);
         const val = await validate(engine, corpus, valItems, train.batch_size, state);
         Object.assign(row, val);
         epochsThisCall++;
@@ -163,7 +165,7 @@ function finishEpoch(state: TrainerState, phase: 'indexing' | 'retrieval', run: 
   state.wallTimeS += run.seconds;
   const m = meanStats(run.stats);
   if (!Number.isFinite(m.loss)) {
-    throw new UserError(`training diverged: ${phase} epoch ${state.epoch} has loss ${m.loss}; lower train.learning_rate (now ${learningRate})`);
+    throw new UserError(`training diverged: ${phase} epoch ${state.epoch} has loss ${m.loss}; lower train.${phase === 'retrieval' ? 'retrieval_learning_rate' : 'learning_rate'} (now ${learningRate})`);
   }
   return {
     phase,

@@ -10,6 +10,8 @@ export const trainSection = z.strictObject({
     .describe('Phase 1 stops once exact-ID training accuracy stays at or above this'),
   early_stop_patience: z.number().int().min(1).default(3)
     .describe('Consecutive epochs at or above early_stop_accuracy before phase 1 stops'),
+  retrieval_learning_rate: z.number().gt(0).nullable().default(null)
+    .describe('Adam learning rate of phase 2 (null: train.learning_rate); a lower rate forgets less of the index'),
   retrieval_patience: z.number().int().min(0).default(10)
     .describe('Phase 2 stops once val loss has not improved for this many epochs (the kept checkpoint is the same); 0 runs all retrieval_epochs'),
   index_replay: z.number().min(0).max(10).default(0)
