@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, ConfigError, findConfigFile } from '../src/config/load.ts';
 
 function errorOf(overrides: string[], file: string | null = null): string {
@@ -39,7 +42,7 @@ test('config errors name the key, the bad value and what is allowed', () => {
   assert.match(errorOf(['model.num_heads=3']), /model\.num_heads=3 must divide model\.embed_dim=128/);
   assert.match(errorOf(['data.id_scheme=sorted']), /data\.id_scheme="sorted".*"clustered", "random"/);
   assert.match(errorOf(['data.colour=1']), /unknown key "data\.colour".*num_images/);
-  assert.match(errorOf(['model.dropout=high']), /model\.dropout="high".*expected number/);
+  assert.match(errorOf(['model.dropout=high']), /model\.dropout="high".*expected a number, got a string \(from --set\)/);
   assert.match(errorOf(['train.batch_size=0']), /train\.batch_size=0 .*>= 1/);
   assert.match(errorOf(['data.retrieval_fraction=1.5']), /data\.retrieval_fraction=1\.5 .*< 1/);
   assert.match(errorOf(['data.query_split=[0.5, 0.1, 0.1]']), /data\.query_split.*must sum to 1/);
@@ -47,6 +50,33 @@ test('config errors name the key, the bad value and what is allowed', () => {
   assert.match(errorOf(['nosuch.key=1']), /unknown section "nosuch"/);
   assert.match(errorOf(['novalue']), /section\.key=value/);
   assert.match(errorOf([], 'coco'), /data\.root is required when data\.source=coco/);
+  assert.match(errorOf(['data.query_split=[0.5, 0.5]']), /data\.query_split=\[0\.5,0\.5\] has too few entries: needs at least 3/);
+  assert.match(errorOf(['data.query_split=0.8,0.1,0.1']), /expected a list like \[0\.8, 0\.1, 0\.1\], got a string/);
+});
+
+test('config file errors name the file: bad YAML with its line, a list instead of a mapping, bad keys inside', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dsi-config-'));
+  try {
+    const write = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const broken = write('broken.yaml', 'data:\n  num_images: [1, 2\nmodel: {}\n');
+    assert.throws(() => loadConfig(broken), (e: Error) => e instanceof ConfigError && e.message.includes(broken) && /not valid YAML.*line/s.test(e.message));
+    const list = write('list.yaml', '- data\n- model\n');
+    assert.throws(() => loadConfig(list), /list\.yaml: expected a mapping of sections .* got a list of 2/);
+    const typo = write('typo.yaml', 'data:\n  num_imagez: 3\nmodel:\n  patch_size: sixteen\n');
+    const message = errorOf([], typo);
+    assert.match(message, new RegExp(`unknown key "data\\.num_imagez" .*\\(in ${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)`));
+    assert.match(message, /model\.patch_size="sixteen" has the wrong type: expected a number/);
+    // The same key, bad in the file but fixed with --set: accepted; bad via --set: blamed on --set.
+    const heads = write('heads.yaml', 'model:\n  num_heads: 3\n');
+    assert.equal(loadConfig(heads, ['model.num_heads=8']).config.model.num_heads, 8);
+    assert.match(errorOf([], heads), /model\.num_heads=3 must divide model\.embed_dim=128 \(in .*heads\.yaml\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a missing config file is named', () => {

@@ -73,3 +73,15 @@ test('no class large enough is a UserError that names the key and the largest cl
     (err: unknown) => err instanceof UserError && /min_images_per_class=4 .*"A" with 3/.test(err.message),
   );
 });
+
+test('a short corpus says why and which setting fixes it', async () => {
+  const { shortfallWarning } = await import('../src/data/corpus.ts');
+  const { loadConfig } = await import('../src/config/load.ts');
+  const data = loadConfig('imagenette.yaml', ['data.num_images=2048']).config.data;
+  const corpus = (images: number, classes: number) =>
+    ({ records: new Array(images), requestedImages: 2048, classNames: new Array(classes), skipped: [] }) as never;
+  // 2048 / 52 asks for 40 classes; Imagenette has 10, so 520 images: raise min_images_per_class.
+  assert.match(shortfallWarning(corpus(520, 10), data)!, /ceil\(2048 \/ data\.min_images_per_class=52\) = 40 classes.*only 10 classes.*--set data\.min_images_per_class=205/);
+  assert.match(shortfallWarning(corpus(2000, 40), data)!, /ran out of readable images/);
+  assert.equal(shortfallWarning(corpus(2048, 40), data), null);
+});

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { relative } from 'node:path';
-import { prepareCorpus, summarizeCorpus } from '../data/corpus.ts';
+import { prepareCorpus, shortfallWarning, summarizeCorpus } from '../data/corpus.ts';
 import { configFromArgs, withConfigOptions, type ConfigArgs } from './options.ts';
 
 interface Args extends ConfigArgs {
@@ -32,11 +32,10 @@ export const dataCommand: CommandModule<object, Args> = {
       reused: corpus.reused,
       seconds: +corpus.seconds.toFixed(2),
     };
-    if (corpus.records.length < corpus.requestedImages) {
-      process.stderr.write(
-        `warning: only ${corpus.records.length} of data.num_images=${corpus.requestedImages} images were available ` +
-          `(classes with >= data.min_images_per_class=${config.data.min_images_per_class} images, after skipping ${summary.skipped})\n`,
-      );
+    const shortfall = shortfallWarning(corpus, config.data);
+    if (shortfall) process.stderr.write(`warning: ${shortfall}\n`);
+    if (summary.queriesWithoutRelevant > 0) {
+      process.stderr.write(`warning: ${summary.queriesWithoutRelevant} queries have no relevant indexed image (no indexed image shares a class with them)\n`);
     }
     if (args.json) return void console.log(JSON.stringify(report, null, 2));
     const q = summary.queries;
@@ -45,8 +44,8 @@ export const dataCommand: CommandModule<object, Args> = {
       ['classes', summary.classes],
       ['indexed', summary.indexed],
       ['queries', `${q.train + q.val + q.test} (train ${q.train} / val ${q.val} / test ${q.test})`],
-      ['mean relevant/query', summary.meanRelevantPerQuery.toFixed(2)],
-      ['ID length', `${summary.idLength} digits`],
+      ['mean relevant/query', summary.meanRelevantPerQuery.toFixed(2) + (summary.queriesWithoutRelevant ? ` (${summary.queriesWithoutRelevant} queries with none)` : '')],
+      ['ID length', `${summary.idLength} digit${summary.idLength === 1 ? '' : 's'}`],
       ['skipped', summary.skipped],
       ['cache', `${relative(process.cwd(), corpus.cachePath) || '.'} (${corpus.reused ? 'reused' : 'built'}, hash ${corpus.hash})`],
       ['time', `${corpus.seconds.toFixed(1)} s`],

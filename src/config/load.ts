@@ -46,16 +46,20 @@ export function loadConfig(file: string | null | undefined, overrides: readonly 
       throw new ConfigError(`${path}: not valid YAML: ${why}`);
     }
     if (typeof raw !== 'object' || Array.isArray(raw)) {
-      throw new ConfigError(`${path}: expected a mapping of sections (data, model, train, ...), got ${typeof raw}`);
+      throw new ConfigError(`${path}: expected a mapping of sections (data, model, train, ...), got ${describeKind(raw)}`);
     }
   }
   const merged = structuredClone(raw) as Record<string, unknown>;
-  for (const o of overrides) applyOverride(merged, o);
-  return { config: validateConfig(merged, path), file: path };
+  const overridden = new Set<string>();
+  for (const o of overrides) overridden.add(applyOverride(merged, o));
+  return { config: validateConfig(merged, path, overridden), file: path };
 }
 
-/** `--set model.num_heads=8`: the value is read as YAML, so numbers, booleans, null and [lists] work. */
-export function applyOverride(target: Record<string, unknown>, override: string): void {
+/**
+ * `--set model.num_heads=8`: the value is read as YAML, so numbers, booleans, null and [lists] work.
+ * Returns the key it set, so errors can say the bad value came from --set and not from the file.
+ */
+export function applyOverride(target: Record<string, unknown>, override: string): string {
   const eq = override.indexOf('=');
   if (eq <= 0) throw new ConfigError(`--set "${override}" must look like section.key=value`);
   const key = override.slice(0, eq).trim();
@@ -78,21 +82,46 @@ export function applyOverride(target: Record<string, unknown>, override: string)
   const sec = (target[section] ??= {}) as Record<string, unknown>;
   if (typeof sec !== 'object' || sec === null) throw new ConfigError(`section "${section}" must be a mapping`);
   sec[name] = value;
+  return key;
 }
 
-export function validateConfig(raw: unknown, file: string | null = null): DsiConfig {
-  const where = file ? `${file}: ` : '';
+/**
+ * Validate once. `overridden` holds the keys set with --set: a problem with one of those is
+ * reported as coming from --set, every other one as coming from the file, so the user edits the
+ * right thing.
+ */
+export function validateConfig(raw: unknown, file: string | null = null, overridden: ReadonlySet<string> = new Set()): DsiConfig {
+  const origin = (key: string) => (overridden.has(key) ? ' (from --set)' : file ? ` (in ${file})` : '');
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => describeIssue(issue, raw));
-    throw new ConfigError(`${where}invalid config:\n  ${lines.join('\n  ')}`);
+    const lines = result.error.issues.map((issue) => describeIssue(issue, raw) + origin(issue.path.slice(0, 2).map(String).join('.')));
+    throw new ConfigError(`invalid config:\n  ${lines.join('\n  ')}`);
   }
   const problems = crossKeyProblems(result.data);
   if (problems.length > 0) {
-    throw new ConfigError(`${where}invalid config:\n  ${problems.map((p) => p.message).join('\n  ')}`);
+    throw new ConfigError(`invalid config:\n  ${problems.map((p) => p.message + origin(p.key)).join('\n  ')}`);
   }
   return result.data;
 }
+
+/** What a YAML value is, in the words a config author uses. */
+function describeKind(value: unknown): string {
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'a mapping';
+  return `a ${typeof value}`;
+}
+
+/** zod's type names ("tuple", "object") in plain words. */
+const EXPECTED_WORDS: Record<string, string> = {
+  tuple: 'a list like [0.8, 0.1, 0.1]',
+  array: 'a list like [1, 5]',
+  object: 'a mapping of keys',
+  number: 'a number',
+  int: 'an integer',
+  string: 'a string',
+  boolean: 'true or false',
+};
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = raw;
@@ -117,10 +146,12 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     case 'invalid_value':
       return `${shown} is not allowed: must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_type':
-      return `${shown} has the wrong type: expected ${issue.expected}`;
+      return `${shown} has the wrong type: expected ${EXPECTED_WORDS[issue.expected] ?? issue.expected}, got ${describeKind(value)}`;
     case 'too_small':
+      if (issue.origin === 'array') return `${shown} has too few entries: needs ${issue.exact ? 'exactly' : 'at least'} ${issue.minimum}`;
       return `${shown} is too small: must be ${issue.inclusive === false ? '>' : '>='} ${issue.minimum}`;
     case 'too_big':
+      if (issue.origin === 'array') return `${shown} has too many entries: needs ${issue.exact ? 'exactly' : 'at most'} ${issue.maximum}`;
       return `${shown} is too big: must be ${issue.inclusive === false ? '<' : '<='} ${issue.maximum}`;
     case 'invalid_union':
       return `${shown} is not allowed: ${issue.message}`;

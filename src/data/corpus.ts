@@ -150,14 +150,44 @@ async function buildCorpus(
   return { corpus, manifest };
 }
 
+/**
+ * Why the corpus holds fewer images than data.num_images, with the setting that fixes it, or null
+ * when it is complete. The usual cause is not a lack of images: the rule "ceil(N / min) classes,
+ * min images each" asks for more classes than the source has (e.g. 2048 Imagenette images with
+ * min_images_per_class=52 wants 40 classes of 10), so say so instead of "not available".
+ */
+export function shortfallWarning(corpus: PreparedCorpus, data: DataConfig): string | null {
+  const got = corpus.records.length;
+  const asked = corpus.requestedImages;
+  if (got >= asked) return null;
+  const head = `only ${got} of data.num_images=${asked} images are in the corpus`;
+  const min = data.min_images_per_class;
+  const classesAsked = Math.ceil(asked / min);
+  const classes = corpus.classNames.length;
+  if (data.source === 'coco') {
+    // Multi-label: every image showing a kept class is a candidate, so the class count is not the limit.
+    return `${head}: only ${got} usable images show one of the ${classes} kept classes (those with >= data.min_images_per_class=${min} images); point data.root at more images or raise data.aspect_tolerance`;
+  }
+  if (classes < classesAsked) {
+    return (
+      `${head}: the rule keeps ceil(${asked} / data.min_images_per_class=${min}) = ${classesAsked} classes of ${min} images, ` +
+      `but only ${classes} classes have ${min} or more; to take ${asked} images from ${classes} classes, ` +
+      `--set data.min_images_per_class=${Math.ceil(asked / classes)} (if the classes are that large)`
+    );
+  }
+  return `${head}: the kept classes ran out of readable images (${corpus.skipped.length} files skipped, listed in the manifest)`;
+}
+
 /** The numbers `dsi data` prints and the manifest records. */
 export function summarizeCorpus(corpus: Corpus): CorpusSummary {
   const queries = { train: 0, val: 0, test: 0 };
   let relevantTotal = 0;
+  let queriesWithoutRelevant = 0;
   for (const r of corpus.records) {
     if (r.role === 'indexed') continue;
     queries[r.role]++;
     relevantTotal += r.relevantIds.length;
+    if (r.relevantIds.length === 0) queriesWithoutRelevant++;
   }
   const queryCount = queries.train + queries.val + queries.test;
   return {
@@ -165,6 +195,7 @@ export function summarizeCorpus(corpus: Corpus): CorpusSummary {
     classes: corpus.classNames.length,
     indexed: corpus.indexedRows.length,
     queries,
+    queriesWithoutRelevant,
     meanRelevantPerQuery: queryCount > 0 ? relevantTotal / queryCount : 0,
     idLength: corpus.idLength,
     skipped: corpus.skipped.length,

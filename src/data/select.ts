@@ -85,7 +85,9 @@ export function planSelection<T extends Candidate>(items: readonly T[], rules: S
       `no class has data.min_images_per_class=${rules.minImagesPerClass} images` +
         (largest ? ` (largest: "${largest[0]}" with ${largest[1]})` : ' (no eligible images at all)') +
         (dropped > 0 ? `; ${dropped} images were outside data.aspect_tolerance=${rules.aspectTolerance}` : '') +
-        ': lower data.min_images_per_class or point data.root at more images',
+        ': lower data.min_images_per_class' +
+        (dropped > 0 ? ', raise data.aspect_tolerance (e.g. 0.4 keeps most 4:3 photos)' : '') +
+        ' or point data.root at more images',
     );
   }
   const classSizes = Object.fromEntries(sizes);

@@ -31,6 +31,12 @@ export interface CorpusSummary {
   classes: number;
   indexed: number;
   queries: { train: number; val: number; test: number };
+  /**
+   * Queries none of whose classes has an indexed image (possible with multi-label COCO, where a
+   * query's primary class may be a kept class's rare co-label): they score 0 for P@K and are
+   * skipped by Recall/AP, so the user should know how many there are.
+   */
+  queriesWithoutRelevant: number;
   meanRelevantPerQuery: number;
   idLength: number;
   skipped: number;

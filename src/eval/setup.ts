@@ -87,14 +87,15 @@ function evaluationConfig(trained: DsiConfig, configFile: string | null, overrid
     const asked = loadConfig(configFile).config as unknown as Record<string, unknown>;
     for (const s of EVAL_SECTIONS) raw[s] = asked[s];
   }
+  const overridden = new Set<string>();
   for (const o of overrides) {
     const section = o.split('.')[0];
     if (!(EVAL_SECTIONS as readonly string[]).includes(section)) {
       throw new UserError(`--set ${o}: only ${EVAL_SECTIONS.join(', ')} keys can change at evaluation; data and model are the run's own`);
     }
-    applyOverride(raw, o);
+    overridden.add(applyOverride(raw, o));
   }
-  return validateConfig(raw);
+  return validateConfig(raw, null, overridden);
 }
 
 /** The corpus the run trained on: from the cache by hash, else rebuilt from the run's data config. */

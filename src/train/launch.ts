@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { applyOverride, loadConfig, validateConfig } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
-import { prepareCorpus } from '../data/corpus.ts';
+import { prepareCorpus, shortfallWarning } from '../data/corpus.ts';
 import { initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
 import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
@@ -96,6 +96,8 @@ export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult>
       `${corpus.records.length - corpus.indexedRows.length} queries), ${corpus.imageSize}px, IDs of ${corpus.idLength} digits` +
       (corpus.reused ? ' (cached)' : ''),
   );
+  const shortfall = shortfallWarning(corpus, config.data);
+  if (shortfall) log(`warning: ${shortfall}`);
   if (resumeFrom) assertCompatible(resumeFrom, config, corpus.hash, modelShapeOf(corpus));
   if (branchedFrom && resumeFrom) {
     // The branch owns a copy of the index it starts from, so `dsi eval` finds its zero-shot row.
@@ -132,8 +134,8 @@ export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult>
 /** `--resume --set train.indexing_epochs=400` applies to the checkpoint's own config. */
 function withOverrides(base: DsiConfig, overrides: string[]): DsiConfig {
   const raw = structuredClone(base) as unknown as Record<string, unknown>;
-  for (const o of overrides) applyOverride(raw, o);
-  return validateConfig(raw);
+  const overridden = new Set(overrides.map((o) => applyOverride(raw, o)));
+  return validateConfig(raw, null, overridden);
 }
 
 /** Training keys may change on resume (e.g. more epochs), but the user should see that they did. */

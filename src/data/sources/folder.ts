@@ -29,7 +29,8 @@ export async function openFolderSource(data: DataConfig): Promise<ImageSource> {
     }
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const files = (await readdir(path, { withFileTypes: true }))
-      .filter((f) => f.isFile() && IMAGE_EXTENSIONS.has(extname(f.name).toLowerCase()))
+      // Dot-files are editor/OS debris (macOS writes ._photo.jpg beside photo.jpg), not photos.
+      .filter((f) => f.isFile() && !f.name.startsWith('.') && IMAGE_EXTENSIONS.has(extname(f.name).toLowerCase()))
       .map((f) => f.name)
       .sort(compareNames);
     for (const name of files) {
