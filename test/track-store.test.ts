@@ -7,6 +7,8 @@ import sharp from 'sharp';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
 import { runsCompareText, runsListText } from '../src/track/commands.ts';
+import { compareCurvesSpec, phaseCurvesSpec } from '../src/track/plots/curves.ts';
+import { renderSvg } from '../src/track/plots/render.ts';
 import { createTracker } from '../src/track/tracker.ts';
 import type { EpochMetrics, Phase } from '../src/track/types.ts';
 
@@ -109,15 +111,46 @@ test('runs list: dataset, DB size, IDs, phases and headline metrics (eval.json t
   assert.match(runsListText(tmp(), false), /no runs/);
 });
 
+/** An eval.json as `dsi eval` writes it (trimmed): metadata around a list of per-model results. */
+const EVAL_REPORT = {
+  format: 'dsi-eval/1', run: 'a', created: '2026-01-01T00:00:00.000Z', protocol: 'both',
+  corpus: { hash: 'e1871fa9cf0b814e', dataset: 'imagenette', dbSize: 512, indexed: 128, queries: { train: 308, val: 38, test: 38 }, idScheme: 'clustered' },
+  querySet: { source: "the corpus's test split", count: 38, skipped: 0 },
+  decode: { beamWidth: 100, constrained: true, batchSize: 16, backend: 'wasm' },
+  eval: { iaK: [1, 5], mapK: 10, mapN: 10, recallK: 100, recallN: 10, bootstrap: 1000, seed: 42 },
+  models: [
+    {
+      kind: 'bovw', label: 'BoVW', ia: null,
+      reference: { mapK: 10, recallK: 100, refMap: 0.16, recall: 0.87, trueMap: 0.069, mapQueries: ['row:1'], recallQueries: ['row:2'] },
+      full: {
+        queries: 38, withoutRelevant: 0, mapK: 10, recallK: 100,
+        precision: { mean: 0.16, low: 0.12, high: 0.19, n: 38 }, map: { mean: 0.07, low: 0.05, high: 0.09, n: 38 },
+        recall: { mean: 0.84, low: 0.79, high: 0.89, n: 38 }, ndcg: { mean: 0.17, low: 0.13, high: 0.21, n: 38 },
+      },
+      fullAllQueries: null, msPerQuery: 54.6,
+    },
+    { kind: 'zero-shot', label: 'ViT DSI zero-shot', ia: { 'IA@1': 1, 'IA@5': 1 }, reference: null, full: null, fullAllQueries: null, msPerQuery: 1408 },
+  ],
+  notes: ['chance level ...'],
+};
+
 test('runs compare: differing config keys, metrics side by side, --json, --png with overlaid curves', async () => {
   const exp = tmp();
   await writeRun(exp, 'a', ['data.id_scheme=clustered'], [['indexing', 4], ['retrieval', 3]], { 'eval/ia@1': 0.8 });
   await writeRun(exp, 'b', ['data.id_scheme=random', 'train.learning_rate=0.001'], [['indexing', 6]], { 'eval/ia@1': 0.7 }, 2);
+  writeFileSync(join(exp, 'a', 'eval.json'), JSON.stringify(EVAL_REPORT));
   const png = join(exp, 'cmp.png');
   const cmp = JSON.parse(await runsCompareText(exp, ['a', 'b'], { json: true, png }));
   assert.deepEqual(cmp.runs, ['a', 'b']);
   assert.deepEqual(cmp.config_diff, { 'data.id_scheme': ['clustered', 'random'], 'train.learning_rate': [0.0005, 0.001] });
   assert.deepEqual(cmp.metrics['eval/ia@1'], [0.8, 0.7]);
+  // eval.json: per-model results, named as summary.json names them; its metadata is no metric.
+  assert.deepEqual(cmp.metrics['eval/bovw/MAP@10'], [0.07, null]);
+  assert.deepEqual(cmp.metrics['eval/bovw/ref_Recall@100'], [0.87, null]);
+  assert.deepEqual(cmp.metrics['eval/zero-shot/IA@1'], [1, null]);
+  const metadata = Object.keys(cmp.metrics).filter((k) => /^(format|run|created|protocol|notes|corpus\.|querySet\.|decode\.|eval\.)/.test(k));
+  assert.deepEqual(metadata, [], 'eval.json metadata is not listed as metrics');
+  for (const key of ['corpus.hash', 'created', 'decode.backend', 'eval.seed', 'format', 'querySet.source']) assert.ok(!(key in cmp.metrics), key);
   assert.deepEqual(cmp.metrics['indexing/epochs'], [4, 6]);
   assert.deepEqual(cmp.metrics['retrieval/final_val_loss'], [2.5 / 3, null], 'a run without phase 2 shows null');
   const meta = await sharp(png).metadata();
@@ -128,6 +161,23 @@ test('runs compare: differing config keys, metrics side by side, --json, --png w
   assert.ok(!text.includes('model.embed_dim'), 'equal keys are not listed');
   await assert.rejects(runsCompareText(exp, ['a'], {}), /at least two runs/);
   await assert.rejects(runsCompareText(exp, ['a', 'missing'], {}), /run "missing" not found .*runs: a, b/);
+});
+
+/** The tick labels of every x axis in a rendered chart. */
+function xTickLabels(svg: string): string[][] {
+  return svg.split('aria-label="X-axis').slice(1).map((axis) => {
+    const labels = axis.slice(axis.indexOf('role-axis-label'), axis.indexOf('role-axis-title'));
+    return [...labels.matchAll(/>([^<]*)<\/text>/g)].map((m) => m[1]);
+  });
+}
+
+test('curve charts tick whole epochs only, even for a 3-epoch run', async () => {
+  const rows = [1, 2, 3].map((e) => row('indexing', e)).concat([1, 2, 3].map((e) => row('retrieval', e)));
+  const phase = xTickLabels(await renderSvg(phaseCurvesSpec('tiny', 'indexing', rows)));
+  assert.deepEqual(phase, [['1', '2', '3'], ['1', '2', '3']]);
+  const compared = xTickLabels(await renderSvg(compareCurvesSpec([{ run: 'a', rows }, { run: 'b', rows: rows.slice(0, 2) }])));
+  assert.equal(compared.length, 4, 'loss and accuracy for both phases');
+  for (const labels of compared) assert.ok(labels.length && labels.every((l) => /^\d+$/.test(l)), `x ticks ${labels.join(', ')}`);
 });
 
 test('the dsi runs CLI is wired: list --json and compare --json from bin/dsi.js', async () => {

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/config/load.ts';
+import { seedBranchStore } from '../src/track/branch.ts';
 import { syncRun } from '../src/track/wandb/sync.ts';
 import { deadUrl, startFakeWandb } from './helpers/fake-wandb-server.ts';
 
@@ -13,7 +14,7 @@ const API_KEY = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
 const HF_TOKEN = 'hf_SENTINELsentinelSENTINEL';
 const BASIC = `Basic ${Buffer.from(`api:${API_KEY}`).toString('base64')}`;
 
-/** Run test/helpers/tracked-run.ts in its own process; resolve with its output and duration. */
+/** Run test/helpers/tracked-run.ts in its own process; resolve with its output and duration (`.child` to kill it). */
 function trackedRun(experimentsDir: string, run: string, env: Record<string, string>, overrides: string[] = []) {
   const started = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', join('test', 'helpers', 'tracked-run.ts'), experimentsDir, run, ...overrides], {
@@ -24,8 +25,25 @@ function trackedRun(experimentsDir: string, run: string, env: Record<string, str
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  return new Promise<{ code: number | null; output: string; ms: number }>((resolve) => child.on('exit', (code) => resolve({ code, output, ms: Date.now() - started })));
+  const done = new Promise<{ code: number | null; output: string; ms: number }>((resolve) => child.on('exit', (code) => resolve({ code, output, ms: Date.now() - started })));
+  return Object.assign(done, { child });
 }
+
+async function waitFor(condition: () => boolean, what: string, ms = 15_000) {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** [_step, phase, epoch] of each history row W&B holds, in offset order. */
+function stepsAndEpochs(history: Array<Record<string, unknown>>) {
+  return history.map((h) => [h._step, 'indexing/epoch' in h ? 'indexing' : 'retrieval', h['indexing/epoch'] ?? h['retrieval/epoch']]);
+}
+
+/** The rows of tracked-run's default schedule: 6 indexing then 4 retrieval epochs, steps 0-9. */
+const FULL_SCHEDULE = [1, 2, 3, 4, 5, 6].map((e) => ['indexing', e]).concat([1, 2, 3, 4].map((e) => ['retrieval', e])).map(([p, e], step) => [step, p, e]);
 
 /** Every file under dir, recursively, as text (PNG bytes included: a key could hide anywhere). */
 function allFileContents(dir: string): string {
@@ -168,4 +186,113 @@ test('dataset tags name the Hub repo, coco, or the folder (with its parent when 
   assert.equal(datasetLabel({ source: 'coco', root: '/data/coco' }), 'coco');
   assert.equal(datasetLabel({ source: 'folder', root: 'data/samples' }), 'samples');
   assert.equal(datasetLabel({ source: 'folder', root: '../shared/data/imagenette-224/train' }), 'imagenette-224-train');
+});
+
+test('a resumed online run keeps the history W&B got before the process died', async () => {
+  const server = await startFakeWandb();
+  const exp = tmp();
+  const env = { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url };
+  try {
+    const first = trackedRun(exp, 'res', { ...env, DSI_TEST_SCHEDULE: 'indexing:1-3', DSI_TEST_HANG: '1' });
+    await waitFor(() => server.run('res')?.history.length === 3, 'W&B holds the first 3 epochs');
+    first.child.kill('SIGKILL');
+    await first;
+    const r = await trackedRun(exp, 'res', { ...env, DSI_TEST_SCHEDULE: 'indexing:4-6,retrieval:1-4', DSI_TEST_RESUMED: '1' });
+    assert.equal(r.code, 0, r.output);
+    assert.equal(r.output, '');
+    const run = server.run('res')!;
+    assert.deepEqual(stepsAndEpochs(run.history), FULL_SCHEDULE, 'epochs 1-3 kept, 4-6 and phase 2 after them');
+    assert.ok(run.complete);
+    assert.equal(run.summary['retrieval/val_loss'], 0.75);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a branch (--from) sends the phase-1 history it was seeded with, online and through sync', async () => {
+  const exp = tmp();
+  const source = await trackedRun(exp, 'src', {}, ['tracking.wandb=disabled']);
+  assert.equal(source.code, 0, source.output);
+  const server = await startFakeWandb();
+  const env = { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url };
+  const branch = { DSI_TEST_BRANCHED_FROM: 'src', DSI_TEST_SCHEDULE: 'retrieval:1-4' };
+  try {
+    seedBranchStore(exp, 'src', 'br-online');
+    const online = await trackedRun(exp, 'br-online', { ...env, ...branch });
+    assert.equal(online.code, 0, online.output);
+    assert.deepEqual(stepsAndEpochs(server.run('br-online')!.history), FULL_SCHEDULE);
+
+    seedBranchStore(exp, 'src', 'br-offline');
+    const offline = await trackedRun(exp, 'br-offline', branch, ['tracking.wandb=offline']);
+    assert.equal(offline.code, 0, offline.output);
+    const synced = await syncRun(exp, 'br-offline', env, 3000);
+    assert.equal(synced.rows, 10);
+    assert.deepEqual(stepsAndEpochs(server.run('br-offline')!.history), FULL_SCHEDULE);
+
+    // An offline record from an older dsi holds only the branch's own steps (6-9): sync takes the
+    // history from metrics.jsonl rather than putting those rows on lines 0-3.
+    const historyFile = join(exp, 'br-offline', 'wandb-offline', 'history.jsonl');
+    writeFileSync(historyFile, readFileSync(historyFile, 'utf8').split('\n').slice(6).join('\n'));
+    server.runs.clear();
+    assert.equal((await syncRun(exp, 'br-offline', env, 3000)).rows, 10);
+    assert.deepEqual(stepsAndEpochs(server.run('br-offline')!.history), FULL_SCHEDULE);
+  } finally {
+    await server.close();
+  }
+});
+
+test('sync of a run with no offline record goes to the project, entity and server in its run.json', async () => {
+  const server = await startFakeWandb();
+  const exp = tmp();
+  const realFetch = globalThis.fetch;
+  // Only the fake server may be reached, whatever the code under test picks.
+  globalThis.fetch = (input, init) => (String(input instanceof Request ? input.url : input).startsWith(server.url) ? realFetch(input, init) : Promise.reject(new TypeError(`test: no network to ${String(input)}`)));
+  try {
+    const r = await trackedRun(exp, 'rec', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url, WANDB_PROJECT: 'audit-proj' });
+    assert.equal(r.code, 0, r.output);
+    server.runs.clear();
+    const result = await syncRun(exp, 'rec', { WANDB_API_KEY: API_KEY }, 3000);
+    assert.equal(result.identity.project, 'audit-proj');
+    const run = server.run('rec')!;
+    assert.equal(run.project, 'audit-proj');
+    assert.equal(run.entity, 'fake-entity');
+    assert.equal(run.history.length, 10);
+    const record = JSON.parse(readFileSync(join(exp, 'rec', 'run.json'), 'utf8'));
+    assert.equal(record.wandb.project, 'audit-proj', 'the record keeps its project');
+    assert.equal(record.wandb.base_url, server.url);
+    assert.equal(record.wandb.mode, 'online');
+    assert.ok(record.wandb.synced_at);
+
+    // Set explicitly, the environment wins.
+    await syncRun(exp, 'rec', { WANDB_API_KEY: API_KEY, WANDB_PROJECT: 'moved', WANDB_ENTITY: 'team' }, 3000);
+    assert.equal(server.runs.get('team/moved/rec')?.history.length, 10);
+  } finally {
+    globalThis.fetch = realFetch;
+    await server.close();
+  }
+});
+
+test('W&B dying mid-run: exactly one warning, training finishes, the local store is complete', async () => {
+  const server = await startFakeWandb();
+  const exp = tmp();
+  try {
+    const running = trackedRun(exp, 'dies', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url, DSI_TEST_EPOCH_MS: '300' });
+    await waitFor(() => (server.run('dies')?.history.length ?? 0) >= 1, 'the first epoch reaches W&B');
+    await server.close();
+    const r = await running;
+    assert.equal(r.code, 0, r.output);
+    const warnings = r.output.trim().split('\n');
+    assert.equal(warnings.length, 1, `exactly one warning, got:\n${r.output}`);
+    assert.match(warnings[0], /W&B/);
+    assert.match(warnings[0], /dsi runs sync dies/);
+    assert.ok(r.ms < 30_000, `the run was held up ${r.ms} ms`);
+    const dir = join(exp, 'dies');
+    assert.equal(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 10, 'local store complete');
+    assert.ok(existsSync(join(dir, 'plots', 'retrieval-curves.png')));
+    assert.ok(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).finished);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'))['eval/ia@1'], 0.95);
+    assertNoSecret('the output', r.output);
+  } finally {
+    await server.close();
+  }
 });

@@ -1,13 +1,16 @@
+import { evalReportMetrics } from './eval-metrics.ts';
 import { flattenConfig, datasetLabel } from './wandb/payload.ts';
 import type { StoredRun } from './store.ts';
 import type { EpochMetrics, Phase } from './types.ts';
 
-/** Eval metrics of a run: summary.json (tracker.logSummary) over eval.json (`dsi eval`), flat names. */
-export function evalMetrics(run: StoredRun): Record<string, number | string> {
-  const fromReport = run.evalReport && typeof run.evalReport === 'object' ? flattenConfig(run.evalReport) : {};
-  const out: Record<string, number | string> = {};
-  for (const [k, v] of Object.entries({ ...fromReport, ...run.summary })) {
-    if (typeof v === 'number' || typeof v === 'string') out[k] = v;
+/**
+ * Eval metrics of a run: summary.json (tracker.logSummary) over the per-model results of eval.json
+ * (`dsi eval`). Numbers only: strings there (eval/protocol) describe the eval, they are not results.
+ */
+export function evalMetrics(run: StoredRun): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries({ ...evalReportMetrics(run.evalReport), ...run.summary })) {
+    if (typeof v === 'number') out[k] = v;
   }
   return out;
 }

@@ -76,6 +76,7 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
         env,
         timeoutMs,
         warn,
+        history: rows,
       });
       if (wandb) {
         record.wandb = wandb.record;

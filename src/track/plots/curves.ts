@@ -42,7 +42,8 @@ function lineChart(title: string, yTitle: string, points: CurvePoint[], colorBy:
     data: { values: points },
     mark: { type: 'line', point: !dashBy && points.length <= 60 ? { size: 20 } : false, clip: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+      // Epochs are whole numbers: without these a short run gets ticks at 1.2, 1.4, ...
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
       y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } },
       color: { field: colorBy, type: 'nominal', title: colorBy, legend: { symbolType: 'stroke' } },
       ...dash,

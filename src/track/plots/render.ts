@@ -3,17 +3,21 @@ import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 /**
- * Vega-Lite spec -> PNG bytes. Vega renders headless to SVG (renderer 'none' needs no canvas
- * package, which is not installable here); sharp rasterises the SVG.
+ * Vega-Lite spec -> SVG text. Vega renders headless (renderer 'none' needs no canvas package,
+ * which is not installable here).
  */
-export async function renderPng(spec: TopLevelSpec, scale = 2): Promise<Buffer> {
-  const vegaSpec = compile(spec).spec;
-  const view = new View(parse(vegaSpec), { renderer: 'none' });
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   try {
-    const svg = await view.toSVG();
-    // density scales the SVG's 72-dpi user units, so scale=2 gives a crisp 2x image.
-    return await sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toBuffer();
+    return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+/** Vega-Lite spec -> PNG bytes: the SVG, rasterised by sharp. */
+export async function renderPng(spec: TopLevelSpec, scale = 2): Promise<Buffer> {
+  const svg = await renderSvg(spec);
+  // density scales the SVG's 72-dpi user units, so scale=2 gives a crisp 2x image.
+  return sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toBuffer();
 }

@@ -20,21 +20,31 @@ export function offlineDir(runDir: string): string {
   return join(runDir, STORE_FILES.wandbOffline);
 }
 
+function historyLine(history: Record<string, number>, step: number): string {
+  return JSON.stringify({ _step: step, ...history }) + '\n';
+}
+
 export class OfflineWandbRun {
   private readonly dir: string;
   constructor(runDir: string) {
     this.dir = offlineDir(runDir);
   }
 
-  /** On resume the history file is kept and appended to; run.json is rewritten (same identity). */
-  async open(identity: WandbIdentity, flatConfig: Record<string, unknown>, commit: string): Promise<void> {
+  /**
+   * `history`: the rows a continued run (resumed, or a branch) already has in the local store. The
+   * history file is rewritten from them rather than appended to, so it holds every step from 0
+   * even when earlier segments went online or the store was seeded from another run: a sync
+   * uploads it from offset 0, and a partial file would overwrite the first lines on W&B.
+   */
+  async open(identity: WandbIdentity, flatConfig: Record<string, unknown>, commit: string, history: ReadonlyArray<Record<string, number>>): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const file: OfflineRunFile = { identity, config: flatConfig, commit };
     await writeFile(join(this.dir, OFFLINE_FILES.run), JSON.stringify(file, null, 2) + '\n');
+    await writeFile(join(this.dir, OFFLINE_FILES.history), history.map((row, step) => historyLine(row, step)).join(''));
   }
 
   async log(history: Record<string, number>, step: number): Promise<void> {
-    await appendFile(join(this.dir, OFFLINE_FILES.history), JSON.stringify({ _step: step, ...history }) + '\n');
+    await appendFile(join(this.dir, OFFLINE_FILES.history), historyLine(history, step));
   }
 
   async setSummary(summary: Record<string, number | string>): Promise<void> {

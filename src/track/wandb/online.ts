@@ -10,13 +10,13 @@ type SdkRun = Awaited<ReturnType<typeof wandb.init>>;
  * `open` has returned: problems become one warning.
  */
 export class OnlineWandbRun {
-  private failed = false;
   private constructor(
     private readonly ep: WandbEndpoint,
     readonly identity: WandbIdentity,
     private readonly sdkRun: SdkRun,
     private readonly restoreConsole: () => void,
-    private readonly warn: (message: string) => void,
+    /** The run's only warning: whichever failure shows first (SDK request or our own call) says it. */
+    private readonly fail: (e: unknown) => void,
   ) {}
 
   /**
@@ -30,11 +30,8 @@ export class OnlineWandbRun {
     const config = JSON.stringify(wandbConfig(flatConfig));
     await upsertRun(ep, { name: id.id, project: id.project, entity, displayName: id.displayName, groupName: id.group, tags: id.tags, config, commit });
 
-    let mutedOnce = false;
-    const restoreConsole = muteSdkConsole(() => {
-      if (!mutedOnce) warn(`a request to W&B failed during the run, so W&B may miss part of it; training goes on, everything is in the local store (re-upload with \`dsi runs sync ${identity.displayName}\`)`);
-      mutedOnce = true;
-    });
+    const fail = warnOnce(warn, identity.displayName);
+    const restoreConsole = muteSdkConsole(() => fail(new Error('a request to W&B failed during the run')));
     const before = signalListeners();
     try {
       const sdkRun = await withTimeout(
@@ -42,7 +39,7 @@ export class OnlineWandbRun {
         ep.timeoutMs * 2,
         'the W&B SDK did not start the run',
       );
-      return new OnlineWandbRun(ep, id, sdkRun, restoreConsole, warn);
+      return new OnlineWandbRun(ep, id, sdkRun, restoreConsole, fail);
     } catch (e) {
       restoreConsole();
       throw e instanceof WandbUnavailable ? e : new WandbUnavailable(`the W&B SDK could not start the run (${(e as Error).message})`, 'server');
@@ -79,12 +76,19 @@ export class OnlineWandbRun {
     }
     await this.setSummary(summary);
   }
+}
 
-  private fail(e: unknown): void {
-    if (this.failed) return;
-    this.failed = true;
-    this.warn(`W&B: ${(e as Error).message}; training goes on, everything is in the local store`);
-  }
+/**
+ * One failure report for the whole run. A dead server shows up several ways (the SDK's file
+ * stream posts, its finish, our summary call): a single flag, so the user reads it once.
+ */
+function warnOnce(warn: (message: string) => void, runName: string): (e: unknown) => void {
+  let warned = false;
+  return (e) => {
+    if (warned) return;
+    warned = true;
+    warn(`W&B: ${(e as Error).message}, so W&B may miss part of this run; training goes on, everything is in the local store (re-upload with \`dsi runs sync ${runName}\`)`);
+  };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

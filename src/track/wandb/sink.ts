@@ -39,6 +39,11 @@ export interface OpenWandbOptions {
   env: WandbEnv;
   timeoutMs: number;
   warn: (message: string) => void;
+  /**
+   * Rows already in the local store (a resumed run, or a branch seeded with its source's phase 1);
+   * they are sent again, as steps 0..n-1, before the new ones. Empty for a fresh run.
+   */
+  history: readonly EpochMetrics[];
 }
 
 /**
@@ -65,6 +70,12 @@ export class WandbSink {
       } else {
         try {
           const run = await OnlineWandbRun.open(ep, identity, o.flatConfig, o.commit, o.warn);
+          // @wandb/sdk 0.5.1 numbers file_stream lines from 0 in every process and W&B stores a
+          // history line at the offset it is sent with, so a continued run that only sent its new
+          // rows would overwrite its first ones. Re-sending the whole history from the local store
+          // puts every row at the offset of its step: lines W&B already has get the same content
+          // again, lines it missed (a process killed before the SDK flushed) are filled in.
+          o.history.forEach((row, step) => run.log(historyRow(row), step));
           const record: WandbRecord = { mode, id: run.identity.id, project: run.identity.project, entity: run.identity.entity, base_url: ep.baseUrl };
           return new WandbSink(record, run, null);
         } catch (e) {
@@ -73,16 +84,18 @@ export class WandbSink {
         }
       }
       o.warn(`W&B disabled for this run: ${reason}. Training goes on; the run is recorded in ${o.runDir}/wandb-offline/ (upload later with \`dsi runs sync ${o.runName}\`)`);
-      return WandbSink.openOffline(o, identity, reason);
+      return WandbSink.openOffline(o, identity, reason, ep?.baseUrl);
     }
     return WandbSink.openOffline(o, identity);
   }
 
-  private static async openOffline(o: OpenWandbOptions, identity: WandbIdentity, fallbackReason?: string): Promise<WandbSink> {
+  private static async openOffline(o: OpenWandbOptions, identity: WandbIdentity, fallbackReason?: string, intendedBaseUrl?: string): Promise<WandbSink> {
     const offline = new OfflineWandbRun(o.runDir);
-    await offline.open(identity, o.flatConfig, o.commit);
+    await offline.open(identity, o.flatConfig, o.commit, o.history.map(historyRow));
     const record: WandbRecord = { mode: 'offline', id: identity.id, project: identity.project, entity: identity.entity };
     if (fallbackReason) record.fallback_reason = fallbackReason;
+    // The server this run meant to reach, so `dsi runs sync` goes there without WANDB_BASE_URL.
+    if (intendedBaseUrl) record.base_url = intendedBaseUrl;
     return new WandbSink(record, null, offline);
   }
 

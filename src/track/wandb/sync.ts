@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../runtime/errors.ts';
-import { readJsonIfExists, readRun, STORE_FILES, type RunRecord } from '../store.ts';
+import { readJsonIfExists, readMetrics, readRun, STORE_FILES, type RunRecord } from '../store.ts';
 import { WandbUnavailable } from './graphql.ts';
 import { OFFLINE_FILES, offlineDir, type OfflineRunFile } from './offline.ts';
 import { OnlineWandbRun } from './online.ts';
@@ -19,28 +19,38 @@ interface UploadPlan {
   source: string;
 }
 
+/** Where the run goes: the recorded identity, with WANDB_PROJECT / WANDB_ENTITY overriding only when set. */
+function withEnvOverrides(identity: WandbIdentity, env: WandbEnv): WandbIdentity {
+  return { ...identity, project: env.WANDB_PROJECT || identity.project, entity: env.WANDB_ENTITY || identity.entity };
+}
+
 function planFromOffline(runDir: string, env: WandbEnv): UploadPlan | null {
   const dir = offlineDir(runDir);
   const run = readJsonIfExists<OfflineRunFile>(join(dir, OFFLINE_FILES.run));
   if (!run) return null;
   const historyPath = join(dir, OFFLINE_FILES.history);
-  const history = existsSync(historyPath)
-    ? readFileSync(historyPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
-      const { _step, ...row } = JSON.parse(l) as Record<string, number>;
-      return row;
-    })
+  const lines = existsSync(historyPath)
+    ? readFileSync(historyPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, number>)
     : [];
-  const identity = { ...run.identity, project: env.WANDB_PROJECT || run.identity.project, entity: env.WANDB_ENTITY || run.identity.entity };
+  // The upload numbers rows from 0. A file whose steps are not 0..n-1 (written by a dsi that only
+  // appended a resumed segment or a branch's own rows) would land on the wrong lines: the store's
+  // metrics.jsonl has every row, so it is the history then.
+  const complete = lines.every((l, i) => l._step === i);
+  const history = complete ? lines.map(({ _step, ...row }) => row) : readMetrics(runDir).map(historyRow);
   const summary = readJsonIfExists<Record<string, number | string>>(join(dir, OFFLINE_FILES.summary)) ?? {};
-  return { identity, config: run.config, commit: run.commit, history, summary, source: dir };
+  return { identity: withEnvOverrides(run.identity, env), config: run.config, commit: run.commit, history, summary, source: complete ? dir : join(runDir, STORE_FILES.metrics) };
 }
 
 function planFromStore(experimentsDir: string, name: string, env: WandbEnv): UploadPlan {
   const run = readRun(experimentsDir, name);
   if (!run.config) throw new UserError(`run "${name}" has no ${STORE_FILES.config} in ${run.dir}: nothing to upload`);
   const commit = run.record?.git_commit ?? 'unknown';
+  // Group and tags come from the config; id, project and entity from where the run was tracked.
+  const fromConfig = wandbIdentity(name, run.config, {});
+  const recorded = run.record?.wandb;
+  const identity = recorded ? { ...fromConfig, id: recorded.id || fromConfig.id, project: recorded.project || fromConfig.project, entity: recorded.entity ?? fromConfig.entity } : fromConfig;
   return {
-    identity: wandbIdentity(name, run.config, env),
+    identity: withEnvOverrides(identity, env),
     config: { ...flattenConfig(run.config), 'run.corpus_hash': run.record?.corpus_hash, 'run.backend': run.record?.backend, 'run.git_commit': commit },
     commit,
     history: run.metrics.map(historyRow),
@@ -53,7 +63,10 @@ function planFromStore(experimentsDir: string, name: string, env: WandbEnv): Upl
 export async function syncRun(experimentsDir: string, name: string, env: WandbEnv, timeoutMs = 10_000): Promise<{ identity: WandbIdentity; rows: number; source: string }> {
   const runDir = join(experimentsDir, name);
   const plan = planFromOffline(runDir, env) ?? planFromStore(experimentsDir, name, env);
-  const ep = endpointFromEnv(env, timeoutMs);
+  const runFile = join(runDir, STORE_FILES.run);
+  // The server the run was tracked on, unless WANDB_BASE_URL says otherwise.
+  const recordedBaseUrl = readJsonIfExists<RunRecord>(runFile)?.wandb?.base_url;
+  const ep = endpointFromEnv({ ...env, WANDB_BASE_URL: env.WANDB_BASE_URL || recordedBaseUrl }, timeoutMs);
   if (!ep) throw new UserError('WANDB_API_KEY is not set: `dsi runs sync` needs a W&B API key (and WANDB_BASE_URL for a self-hosted server)');
   const problems: string[] = [];
   let run: OnlineWandbRun;
@@ -67,7 +80,6 @@ export async function syncRun(experimentsDir: string, name: string, env: WandbEn
   await run.close(plan.summary);
   if (problems.length) throw new UserError(`sync of run "${name}" is incomplete: ${problems[0]}`);
 
-  const runFile = join(runDir, STORE_FILES.run);
   const record = readJsonIfExists<RunRecord>(runFile);
   if (record) {
     record.wandb = { ...(record.wandb ?? { mode: 'offline' }), id: run.identity.id, project: run.identity.project, entity: run.identity.entity, base_url: ep.baseUrl, synced_at: new Date().toISOString() };
