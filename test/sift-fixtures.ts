@@ -28,6 +28,8 @@ export interface MatchStats {
   ours: number;
   /** Fraction of OpenCV keypoints with one of ours within `maxDistance` px and 10% of its size. */
   recall: number;
+  /** Fraction of OUR keypoints with an OpenCV one within `maxDistance` px and 10% of its size (no extra detections). */
+  precision: number;
   /** Mean cosine similarity of matched descriptors (the closest in descriptor space among position matches). */
   meanCosine: number;
   /** Mean L2 distance of matched descriptors divided by the mean OpenCV descriptor norm. */
@@ -64,10 +66,14 @@ export function compareWithOpenCv(ref: OpenCvFixture, ours: SiftFeatures, maxDis
     l2Sum += Math.sqrt(l2);
   });
   const n = ref.keypoints.length;
+  const near = (k: { x: number; y: number; size: number }) =>
+    ref.keypoints.some(([x, y, size]) => Math.hypot(k.x - x, k.y - y) <= maxDistance && Math.abs(k.size - size) <= 0.1 * size);
+  const oursMatched = ours.keypoints.filter(near).length;
   return {
     reference: n,
     ours: ours.keypoints.length,
     recall: n ? matched / n : 1,
+    precision: ours.keypoints.length ? oursMatched / ours.keypoints.length : 1,
     meanCosine: matched ? cosSum / matched : 0,
     relativeL2: matched ? l2Sum / matched / (normSum / Math.max(1, n)) : 1,
   };

@@ -17,7 +17,7 @@ export const bovwCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withConfigOptions(y)
       .option('rebuild', { type: 'boolean', describe: 'Rebuild the index even when a cached one exists' })
-      .option('eval', { type: 'boolean', default: true, describe: 'Rank the test queries (P@10, Recall@100); --no-eval skips' })
+      .option('eval', { type: 'boolean', default: true, describe: 'Rank the test queries (P@10, MAP@10, Recall@100); --no-eval skips' })
       .option('queries', {
         choices: ['test', 'all'] as const,
         default: 'test' as const,
@@ -58,6 +58,7 @@ export const bovwCommand: CommandModule<object, Args> = {
         role: args.queries,
         queries: quick.queries,
         'P@10': +quick.precisionAt10.toFixed(4),
+        'MAP@10': +quick.mapAt10.toFixed(4),
         'Recall@100': +quick.recallAt100.toFixed(4),
         chanceP: +quick.chancePrecision.toFixed(4),
         msPerQuery: +quick.msPerQuery.toFixed(1),
@@ -79,7 +80,7 @@ export const bovwCommand: CommandModule<object, Args> = {
     ];
     if (quick) {
       lines.push(
-        `  ${args.queries === 'all' ? 'all' : 'test'} queries: ${quick.queries}; P@10 ${quick.precisionAt10.toFixed(3)} (chance ${quick.chancePrecision.toFixed(3)}), ` +
+        `  ${args.queries === 'all' ? 'all' : 'test'} queries: ${quick.queries}; P@10 ${quick.precisionAt10.toFixed(3)} (chance ${quick.chancePrecision.toFixed(3)}), MAP@10 ${quick.mapAt10.toFixed(3)}, ` +
           `Recall@100 ${quick.recallAt100.toFixed(3)}; ${quick.msPerQuery.toFixed(1)} ms/query`,
       );
     }

@@ -4,7 +4,7 @@ import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
 import { runSearch } from '../eval/search.ts';
 
 interface SearchArgs extends ConfigArgs {
-  run: string;
+  run?: string;
   model: 'vit' | 'bovw';
   k: number;
   images: string[];
@@ -19,10 +19,11 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
   builder: (y) =>
     withConfigOptions(y)
       .positional('images', { type: 'string', array: true, describe: 'Query image files', demandOption: true })
-      .option('run', { type: 'string', default: 'latest', describe: 'Run whose model and corpus to use (a name, or latest)' })
+      .option('run', { type: 'string', describe: 'Run whose model and corpus to use (a name, or latest; the default). With --model bovw and --config, no run is needed' })
       .option('model', { choices: ['vit', 'bovw'] as const, default: 'vit' as const, describe: 'vit: fine-tuned checkpoint (else indexing); bovw: the baseline' })
       .option('k', { type: 'number', default: 10, describe: 'Results per query' })
       .option('png', { type: 'string', describe: 'Write a contact sheet PNG (query, then the top K; same class outlined green)' })
+      .example('$0 search --model bovw --config quickstart.yaml data/samples/n03000684/ILSVRC2012_val_00002416.jpg', 'the BoVW baseline, no trained run needed')
       .option('json', { type: 'boolean', default: false, describe: 'Print the rankings as JSON' })
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' }) as never,
   handler: async (args) => {

@@ -11,7 +11,7 @@ import { progressBar } from '../runtime/progress.ts';
 import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
 import { fileQueries } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
-import { openRun, type RunOptions } from './setup.ts';
+import { openCorpusOnly, openRun, type OpenedRun, type RunOptions } from './setup.ts';
 
 export interface SearchOptions extends RunOptions {
   model: 'vit' | 'bovw';
@@ -39,7 +39,9 @@ export interface SearchOutcome {
 export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   if (opts.images.length === 0) throw new UserError('dsi search: name at least one IMAGE file');
   if (!(Number.isInteger(opts.k) && opts.k >= 1)) throw new UserError(`-k ${opts.k}: must be a positive integer`);
-  const opened = await openRun(opts);
+  // BoVW needs no trained model: with --config and no --run it searches that config's corpus, so
+  // the baseline can be used (and compared) before any ViT has been trained.
+  const opened = opts.model === 'bovw' && opts.configFile && !opts.run ? await openCorpusOnly(opts) : await openRun(opts);
   const { corpus, config } = opened;
   const k = Math.min(opts.k, corpus.indexedRows.length);
   const queries = await fileQueries(opts.images, corpus);
@@ -50,10 +52,12 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   let ranker: Ranker;
   if (opts.model === 'bovw') {
     const bovw = await bovwRanker(corpus, config.bovw);
-    if (!bovw) throw new UserError(`no BoVW index for corpus ${corpus.hash}: build it with \`dsi bovw --config <the run's config>\``);
+    if (!bovw) throw new UserError(`no BoVW index for corpus ${corpus.hash}: build it with \`dsi bovw --config ${opts.configFile ?? "<the run's config>"}\``);
     ranker = bovw;
   } else {
-    ranker = vitRanker(opened.retrieval ? 'fine-tuned' : 'zero-shot', opened.retrieval ?? opened.indexing, corpus, config.decode);
+    if (!('indexing' in opened)) throw new Error('unreachable: the ViT always opens a run');
+    const run = opened as OpenedRun;
+    ranker = vitRanker(run.retrieval ? 'fine-tuned' : 'zero-shot', run.retrieval ?? run.indexing, corpus, config.decode);
   }
   let lists;
   try {
@@ -75,6 +79,11 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
       return { rank: i + 1, id, score: lists[q].scores[i], source: record.source, classes: record.classes, relevant: known ? relevant.has(id) : null };
     });
     out.push({ file: queries.keys[q], classes: queries.classes[q], hits });
+    // An image without SIFT keypoints has an empty histogram: every score is 0 and the order is
+    // just ID order, which would otherwise look like a (bad) ranking.
+    if (opts.model === 'bovw' && hits.every((h) => h.score === 0)) {
+      lines.push(`note: ${queries.keys[q]} has no SIFT keypoints, so BoVW scores every image 0 and the order below is only ID order`);
+    }
     lines.push(
       `${ranker.label}, query ${queries.keys[q]} (${known ? `class ${queries.classes[q].join(', ')}` : 'class unknown'})` +
         (known ? `: ${hits.filter((h) => h.relevant).length}/${hits.length} of the top ${k} share its class` : ''),

@@ -70,6 +70,12 @@ export async function openRun(opts: RunOptions): Promise<OpenedRun> {
   return { runName, config, corpus, backend, indexing, retrieval, notes };
 }
 
+/** A config's corpus (and its settings) without any run: enough for BoVW, which trains nothing. */
+export async function openCorpusOnly(opts: RunOptions): Promise<{ config: DsiConfig; corpus: Corpus }> {
+  const { config } = loadConfig(opts.configFile ?? null, opts.overrides ?? []);
+  return { config, corpus: await prepareCorpus(config.data, { cacheRoot: opts.cacheRoot }) };
+}
+
 async function resolveRunName(run: string | undefined, root: string): Promise<string> {
   if (run && run !== 'latest') return run;
   try {
