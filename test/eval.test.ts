@@ -7,6 +7,9 @@ import type { DsiConfig } from '../src/config/schema.ts';
 import type { Corpus } from '../src/data/types.ts';
 import { runEvaluation, type EvalOptions } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
+import { loadOrBuildBovwIndex } from '../src/bovw/index.ts';
+import { loadConfig, PROJECT_ROOT } from '../src/config/load.ts';
+import { prepareCorpus } from '../src/data/corpus.ts';
 import type { EvalReport } from '../src/eval/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { UserError } from '../src/runtime/errors.ts';
@@ -148,5 +151,20 @@ describe('dsi search', () => {
     assert.ok(meta.width! > 1000 && meta.height! > 250, `${meta.width}x${meta.height}`);
     await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'bovw', k: 5, images: [known] }), /dsi bovw --config/);
     await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'vit', k: 5, images: ['/no/such.jpg'] }), /does not exist/);
+  });
+
+  it('--model bovw with --config needs no trained run: it searches that config\'s corpus', async () => {
+    const cacheRoot = join(dirs.path, 'bovw-only-cache');
+    const opts = { checkpointsDir: join(dirs.path, 'no-runs'), cacheRoot, log: () => {}, model: 'bovw' as const, k: 3, configFile: 'quickstart.yaml' };
+    const sample = join(PROJECT_ROOT, 'data', 'samples', 'n03000684');
+    const image = join(sample, readdirSync(sample).sort()[0]);
+    await assert.rejects(runSearch({ ...opts, images: [image] }), /dsi bovw --config quickstart\.yaml/);
+    const { config: quickstart } = loadConfig('quickstart.yaml');
+    await loadOrBuildBovwIndex(await prepareCorpus(quickstart.data, { cacheRoot }), quickstart.bovw);
+    const r = await runSearch({ ...opts, images: [image] });
+    // The image is indexed in the embedded corpus: BoVW finds it first, with cosine 1.
+    assert.equal(r.queries[0].hits.length, 3);
+    assert.equal(r.queries[0].hits[0].source, image);
+    assert.ok(Math.abs(r.queries[0].hits[0].score - 1) < 1e-6);
   });
 });
