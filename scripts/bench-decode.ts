@@ -1,28 +1,75 @@
-// Decode latency of a trained run: ms per query for constrained beam search at several K (beam
-// width = K), on the run's test queries, in batches of decode.batch_size. Wall time includes the
-// encoder pass (once per query) and the beam steps.
-//   npx tsx scripts/bench-decode.ts [RUN|latest] [K ...]      (default K: 1 10 100)
+// Decode latency: ms per query for constrained beam search at several K (beam width = K), in
+// batches of decode.batch_size. Wall time includes the encoder pass (once per query) and the beam steps.
+//   npx tsx scripts/bench-decode.ts [RUN|latest] [K ...]      a trained run, on its test queries (default K: 1 10 100)
+//   npx tsx scripts/bench-decode.ts --random [K ...] [--profile]
+//       an untrained model of configs/imagenette.yaml's shape (160 px, 6+6 layers, 128 IDs of 3 digits)
+//       on 32 synthetic images: no run needed; --profile adds tf.profile's kernel times for the largest K.
+// A trained model prunes beams differently from a random one, so quote trained-run numbers in results.
+import * as tf from '@tensorflow/tfjs-core';
+import { loadConfig } from '../src/config/load.ts';
 import { queriesOf } from '../src/data/types.ts';
 import { searchWithModel } from '../src/decode/model-search.ts';
 import { IdTrie } from '../src/decode/trie.ts';
 import { corpusQueries } from '../src/eval/queries.ts';
 import { openRun } from '../src/eval/setup.ts';
-import { modelFromState } from '../src/model/dsi-model.ts';
+import { createDsiModel, modelFromState } from '../src/model/dsi-model.ts';
+import type { DsiModel } from '../src/model/types.ts';
+import { initBackend } from '../src/runtime/backend.ts';
 
-const [runArg = 'latest', ...kArgs] = process.argv.slice(2);
-const ks = kArgs.length ? kArgs.map(Number) : [1, 10, 100];
-const run = await openRun({ run: runArg });
-const { corpus, config } = run;
-const ckpt = run.retrieval ?? run.indexing;
-const model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
-const trie = new IdTrie(corpus.indexedRows.map((_, id) => id));
-const queries = corpusQueries(corpus, queriesOf(corpus, 'test'), 'test queries');
-const input = { pixels: queries.pixels, count: queries.count, imageSize: queries.imageSize };
-console.log(`run ${run.runName} (${run.backend}): ${queries.count} test queries, ${corpus.indexedRows.length} indexed IDs of ${corpus.idLength} digits, decode batch ${config.decode.batch_size}`);
+const args = process.argv.slice(2);
+const random = args.includes('--random');
+const profile = args.includes('--profile');
+const positional = args.filter((a) => !a.startsWith('--'));
+const runArg = random ? null : (positional.shift() ?? 'latest');
+const ks = positional.length ? positional.map(Number) : [1, 10, 100];
+
+let model: DsiModel;
+let trie: IdTrie;
+let input: { pixels: Uint8Array; count: number; imageSize: number };
+let batchSize: number;
+if (runArg) {
+  const run = await openRun({ run: runArg });
+  const { corpus, config } = run;
+  const ckpt = run.retrieval ?? run.indexing;
+  model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
+  trie = new IdTrie(corpus.indexedRows.map((_, id) => id));
+  const queries = corpusQueries(corpus, queriesOf(corpus, 'test'), 'test queries');
+  input = { pixels: queries.pixels, count: queries.count, imageSize: queries.imageSize };
+  batchSize = config.decode.batch_size;
+  console.log(`run ${run.runName} (${run.backend}): ${queries.count} test queries, ${corpus.indexedRows.length} indexed IDs of ${corpus.idLength} digits, decode batch ${batchSize}`);
+} else {
+  const backend = await initBackend('auto');
+  const { config } = loadConfig('imagenette.yaml');
+  const size = config.data.image_size;
+  model = createDsiModel(config.model, { imageSize: size, idLength: 3 }, 1);
+  trie = new IdTrie(Array.from({ length: 128 }, (_, id) => id));
+  const count = 32;
+  input = { pixels: new Uint8Array(count * size * size * 3).map((_, i) => (i * 7919) % 251), count, imageSize: size };
+  batchSize = config.decode.batch_size;
+  console.log(`untrained imagenette.yaml model (${backend}): ${count} synthetic queries, 128 IDs of 3 digits, decode batch ${batchSize}`);
+}
 // One untimed pass so kernel set-up and JIT do not count against the first K.
-await searchWithModel(model, trie, { ...input, count: Math.min(queries.count, config.decode.batch_size) }, { beamWidth: 1, topK: 1, constrained: true, batchSize: config.decode.batch_size });
+await searchWithModel(model, trie, { ...input, count: Math.min(input.count, batchSize) }, { beamWidth: 1, topK: 1, constrained: true, batchSize });
 for (const k of ks) {
-  const { msPerQuery } = await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize: config.decode.batch_size });
+  const { msPerQuery } = await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize });
   console.log(`K = ${String(k).padStart(3)} (beam ${k}): ${msPerQuery.toFixed(1)} ms/query`);
+}
+if (profile) {
+  const k = Math.max(...ks);
+  const info = await tf.profile(async () => {
+    await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize });
+  });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const kernel of info.kernels) {
+    const e = byKernel.get(kernel.name) ?? { ms: 0, calls: 0 };
+    e.ms += kernel.kernelTimeMs as number;
+    e.calls++;
+    byKernel.set(kernel.name, e);
+  }
+  const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
+  console.log(`tf.profile, K = ${k}: ${total.toFixed(0)} ms kernel time; top kernels ("unnamed scope" = custom-gradient ops such as the grouped attention):`);
+  for (const [name, e] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
+    console.log(`  ${name.padEnd(22)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}% ${String(e.calls).padStart(6)} calls`);
+  }
 }
 model.dispose();

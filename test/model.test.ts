@@ -33,6 +33,24 @@ describe('DSI model', () => {
     model.dispose();
   });
 
+  it('decoding many rows per image (grouped cross-attention) equals decoding a copy of the image per row', async () => {
+    // 20 rows over 3 images, unevenly and out of order: 9 read image 2, 7 image 0, 4 image 1.
+    const model = createDsiModel(tinyModel({ patch_size: 4, num_heads: 2 }), shape, 4);
+    const index = Array.from({ length: 20 }, (_, r) => [2, 0, 2, 1, 0][r % 5]);
+    const [grouped, copied] = tf.tidy(() => {
+      const memory = model.encode(images(3, 9), { training: false });
+      const tokens = tf.tensor2d(index.map((_, r) => [BEGIN, r % 10, (3 * r) % 10, END]), [20, 4], 'int32');
+      const byIndex = model.decode(memory, tokens, { training: false }, tf.tensor1d(index, 'int32'));
+      const byCopy = model.decode(tf.gather(memory, tf.tensor1d(index, 'int32')) as tf.Tensor3D, tokens, { training: false });
+      return [byIndex, byCopy];
+    });
+    const a = (await grouped.data()) as Float32Array;
+    const b = (await copied.data()) as Float32Array;
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-4, `logit ${i}: ${v} vs ${b[i]}`));
+    tf.dispose([grouped, copied]);
+    model.dispose();
+  });
+
   it('is causal: changing a later decoder token leaves earlier logits unchanged', async () => {
     const model = createDsiModel(tinyModel({ patch_size: 4 }), shape, 2);
     const [a, b] = tf.tidy(() => {

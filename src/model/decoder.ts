@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/sections/model.ts';
 import { VOCAB_SIZE } from '../data/ids.ts';
 import type { ParamStore } from './params.ts';
-import { dense, gatherRows, layerNorm, oneHotFloat, type DropoutSeeds } from './layers.ts';
-import { causalMask, crossAttention, selfAttention, type AttentionWeights } from './attention.ts';
+import { dense, layerNorm, oneHotFloat, type DropoutSeeds } from './layers.ts';
+import { causalMask, crossAttention, crossAttentionGrouped, groupRowsByImage, selfAttention, type AttentionWeights } from './attention.ts';
 import { mlp, mlpWeights } from './encoder.ts';
 import { positionTable } from './positional.ts';
 
@@ -95,13 +95,18 @@ export class Decoder {
     let x = tf.reshape(tf.add(embedded, positions), [rows * len, d]) as tf.Tensor2D;
     x = drop.apply(x);
     const memoryRows = tf.reshape(memory, [images * memLen, d]) as tf.Tensor2D;
+    // Several target rows per image (beam search, phase 2): attend in per-image groups so each
+    // image's K/V is used in place instead of being copied once per row.
+    const groups = memoryIndex ? groupRowsByImage(memoryIndex.dataSync() as Int32Array, images) : null;
     for (const blk of this.blocks) {
       x = tf.add(x, drop.apply(selfAttention(layerNorm(x, blk.ln1g, blk.ln1b), blk.self, rows, len, heads, mask)));
-      // K/V of the memory are projected once per image, then picked per target row.
-      let kv = tf.reshape(dense(memoryRows, blk.cross.wkv!, blk.cross.bkv!), [images, memLen * 2 * d]) as tf.Tensor2D;
-      if (memoryIndex) kv = gatherRows(kv, memoryIndex);
-      const kv3 = tf.reshape(kv, [rows, memLen, 2 * d]) as tf.Tensor3D;
-      x = tf.add(x, drop.apply(crossAttention(layerNorm(x, blk.ln2g, blk.ln2b), kv3, blk.cross, rows, len, heads)));
+      // K/V of the memory are projected once per image.
+      const kv = tf.reshape(dense(memoryRows, blk.cross.wkv!, blk.cross.bkv!), [images, memLen, 2 * d]) as tf.Tensor3D;
+      const normed = layerNorm(x, blk.ln2g, blk.ln2b);
+      const attended = groups
+        ? crossAttentionGrouped(normed, kv, blk.cross, groups, len, heads)
+        : crossAttention(normed, kv, blk.cross, rows, len, heads);
+      x = tf.add(x, drop.apply(attended));
       x = tf.add(x, drop.apply(mlp(layerNorm(x, blk.ln3g, blk.ln3b), blk, drop)));
     }
     const logits = dense(layerNorm(x, this.lnFg, this.lnFb), this.headW, this.headB);

@@ -48,11 +48,13 @@ const denseWithBias = tf.customGrad(named((x: tf.Tensor, w: tf.Tensor, b: tf.Ten
 export function gatherRows(x: tf.Tensor2D, index: tf.Tensor1D): tf.Tensor2D {
   const rows = x.shape[0];
   const scatter = tf.customGrad(named((xs: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([]);
+    // Saved, not just captured: an index made inside the forward pass (the decoder's row groups)
+    // would otherwise be disposed with the forward scope before the backward pass reads it.
+    save([index]);
     return {
       value: tf.gather(xs, index),
-      gradFunc: (dy: tf.Tensor) => {
-        const scatterMatrix = tf.transpose(oneHotFloat(index, rows)) as tf.Tensor2D;
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const scatterMatrix = tf.transpose(oneHotFloat(saved[0] as tf.Tensor1D, rows)) as tf.Tensor2D;
         return [tf.matMul(scatterMatrix, dy as tf.Tensor2D)];
       },
     };
