@@ -58,6 +58,7 @@ test('folder corpus: selection, broken files skipped and replaced, split, IDs, c
     classes: 3,
     indexed: 6,
     queries: { train: 4, val: 1, test: 1 },
+    queriesWithoutRelevant: 0,
     meanRelevantPerQuery: 2,
     idLength: 1,
     skipped: 3,
