@@ -32,7 +32,7 @@ test('--config imagenette.yaml finds configs/imagenette.yaml and --set overrides
 });
 
 test('every shipped config validates (coco once given a root)', () => {
-  for (const name of ['imagenette', 'imagenette-1024', 'imagenette-2048', 'tiny-imagenet', 'imagenet-1k', 'quickstart']) {
+  for (const name of ['imagenette', 'imagenette-replay', 'imagenette-1024', 'imagenette-2048', 'tiny-imagenet', 'imagenet-1k', 'quickstart']) {
     loadConfig(name);
   }
   loadConfig('coco', ['data.root=../shared/data/coco-mini']);
