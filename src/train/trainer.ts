@@ -134,6 +134,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
           state.bestValLoss = row.val_loss ?? null;
           state.bestEpoch = state.epoch;
         }
+        // The progress line shows training loss; model selection is by val loss, so show it too.
+        if (row.val_loss !== undefined && valItems.length > 0) {
+          log(
+            `${label}: val loss ${row.val_loss.toFixed(4)} tok ${row.val_token_accuracy!.toFixed(3)} id ${row.val_id_accuracy!.toFixed(3)}` +
+              ` (best ${state.bestValLoss?.toFixed(4)} at epoch ${state.bestEpoch})`,
+          );
+        }
         if (state.epoch >= train.retrieval_epochs) state.phase = 'done';
         if (valItems.length > 0 && retrievalPatienceExhausted(state.epoch, state.bestEpoch, train.retrieval_patience)) {
           log(`phase 2: val loss has not improved for ${train.retrieval_patience} epochs (train.retrieval_patience); stopping`);
