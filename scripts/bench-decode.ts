@@ -15,6 +15,7 @@ import { openRun } from '../src/eval/setup.ts';
 import { createDsiModel, modelFromState } from '../src/model/dsi-model.ts';
 import type { DsiModel } from '../src/model/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
+import { formatKernelTimes, kernelTimes } from '../src/train/bench.ts';
 
 const args = process.argv.slice(2);
 const random = args.includes('--random');
@@ -59,17 +60,9 @@ if (profile) {
   const info = await tf.profile(async () => {
     await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize });
   });
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  for (const kernel of info.kernels) {
-    const e = byKernel.get(kernel.name) ?? { ms: 0, calls: 0 };
-    e.ms += kernel.kernelTimeMs as number;
-    e.calls++;
-    byKernel.set(kernel.name, e);
-  }
-  const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
+  const kernels = kernelTimes(info);
+  const total = kernels.reduce((a, e) => a + e.ms, 0);
   console.log(`tf.profile, K = ${k}: ${total.toFixed(0)} ms kernel time; top kernels ("unnamed scope" = custom-gradient ops such as the grouped attention):`);
-  for (const [name, e] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
-    console.log(`  ${name.padEnd(22)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}% ${String(e.calls).padStart(6)} calls`);
-  }
+  console.log(formatKernelTimes(kernels, 10, '  ').join('\n'));
 }
 model.dispose();

@@ -71,7 +71,7 @@ export interface BenchResult {
   imagesPerSecond: number;
   gflops: number;
   flops: FlopCount;
-  kernels: { name: string; ms: number; calls: number }[];
+  kernels: KernelTime[];
 }
 
 export async function benchCase(c: BenchCase, backend: string, steps: number, profile: boolean): Promise<BenchResult> {
@@ -103,7 +103,7 @@ export async function benchCase(c: BenchCase, backend: string, steps: number, pr
 }
 
 /** One single-thread gradient step under tf.profile, kernel time summed by kernel name. */
-async function profileStep(c: BenchCase, batch: TrainBatch): Promise<{ name: string; ms: number; calls: number }[]> {
+async function profileStep(c: BenchCase, batch: TrainBatch): Promise<KernelTime[]> {
   const replica = Replica.create(c.model, c.shape, c.train.seed);
   await replica.gradients(batch, 0, countTargetTokens(batch)).then((r) => tf.dispose([...r.grads.values()]));
   const info = await tf.profile(async () => {
@@ -111,6 +111,17 @@ async function profileStep(c: BenchCase, batch: TrainBatch): Promise<{ name: str
     tf.dispose([...r.grads.values()]);
   });
   replica.model.dispose();
+  return kernelTimes(info);
+}
+
+export interface KernelTime {
+  name: string;
+  ms: number;
+  calls: number;
+}
+
+/** tf.profile's kernels, time summed by kernel name, largest first. */
+export function kernelTimes(info: Awaited<ReturnType<typeof tf.profile>>): KernelTime[] {
   const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
@@ -127,6 +138,14 @@ async function profileStep(c: BenchCase, batch: TrainBatch): Promise<{ name: str
   return [...byName.entries()].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
 }
 
+/** The top kernels as indented lines: name, ms, share of the total, calls. */
+export function formatKernelTimes(kernels: readonly KernelTime[], top: number, indent = '    '): string[] {
+  const total = kernels.reduce((a, k) => a + k.ms, 0);
+  return kernels
+    .slice(0, top)
+    .map((k) => `${indent}${k.name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ${String(k.calls).padStart(5)} calls`);
+}
+
 export function formatBench(r: BenchResult, topKernels = 12): string {
   const lines = [
     `== ${r.name} (${r.workers} worker${r.workers > 1 ? 's' : ''})`,
@@ -137,9 +156,7 @@ export function formatBench(r: BenchResult, topKernels = 12): string {
   if (r.kernels.length > 0) {
     const total = r.kernels.reduce((a, k) => a + k.ms, 0);
     lines.push(`  tf.profile of one single-thread gradient step: ${total.toFixed(0)} ms kernel time; top kernels:`);
-    for (const k of r.kernels.slice(0, topKernels)) {
-      lines.push(`    ${k.name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ${String(k.calls).padStart(5)} calls`);
-    }
+    lines.push(...formatKernelTimes(r.kernels, topKernels));
   }
   return lines.join('\n');
 }
