@@ -27,7 +27,7 @@ describe('DSI model', () => {
       const tokens = tf.tensor2d([[BEGIN, 1, 2, 3], [BEGIN, 4, END, PAD], [BEGIN, 0, 0, 0]], [3, 4], 'int32');
       assert.deepEqual(model.decode(memory, tokens, { training: false }).shape, [3, 4, 13]);
       // Two targets of image 0 and one of image 2, through memoryIndex.
-      const logits = model.decode(memory, tokens, { training: false }, tf.tensor1d([0, 0, 2], 'int32'));
+      const logits = model.decode(memory, tokens, { training: false }, Int32Array.from([0, 0, 2]));
       assert.deepEqual(logits.shape, [3, 4, 13]);
     });
     model.dispose();
@@ -40,7 +40,7 @@ describe('DSI model', () => {
     const [grouped, copied] = tf.tidy(() => {
       const memory = model.encode(images(3, 9), { training: false });
       const tokens = tf.tensor2d(index.map((_, r) => [BEGIN, r % 10, (3 * r) % 10, END]), [20, 4], 'int32');
-      const byIndex = model.decode(memory, tokens, { training: false }, tf.tensor1d(index, 'int32'));
+      const byIndex = model.decode(memory, tokens, { training: false }, Int32Array.from(index));
       const byCopy = model.decode(tf.gather(memory, tf.tensor1d(index, 'int32')) as tf.Tensor3D, tokens, { training: false });
       return [byIndex, byCopy];
     });

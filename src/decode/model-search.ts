@@ -1,7 +1,8 @@
 /**
  * Beam search with the DSI model as the next-token scorer. Queries are decoded in batches; the
  * encoder runs once per batch and every beam of a query reads that query's memory row (the
- * decoder projects K/V once per image and gathers them per beam, see DsiModelImpl.decode).
+ * decoder projects K/V once per image and the beams of an image attend to it together, see
+ * crossAttentionGrouped).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BEGIN, VOCAB_SIZE } from '../data/ids.ts';
@@ -42,12 +43,11 @@ export function modelScorer(model: DsiModel, memory: tf.Tensor3D): NextTokenScor
     });
     const logProbs = tf.tidy(() => {
       const tokenTensor = tf.tensor2d(tokens, [rows, len], 'int32');
-      const index = tf.tensor1d(memoryRows, 'int32');
       // The model's own memoryIndex path avoids copying each query's memory per beam; any other
       // DsiModel gets its memory rows gathered.
       const logits = impl.forward
-        ? impl.decode!(memory, tokenTensor, { training: false }, index)
-        : model.decode(tf.gather(memory, index) as tf.Tensor3D, tokenTensor, { training: false });
+        ? impl.decode!(memory, tokenTensor, { training: false }, memoryRows)
+        : model.decode(tf.gather(memory, tf.tensor1d(memoryRows, 'int32')) as tf.Tensor3D, tokenTensor, { training: false });
       const last = tf.reshape(tf.slice(logits, [0, len - 1, 0], [rows, 1, VOCAB_SIZE]), [rows, VOCAB_SIZE]);
       return tf.logSoftmax(last);
     });

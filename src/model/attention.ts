@@ -59,9 +59,8 @@ export function selfAttention(
 }
 
 /**
- * Cross-attention: queries x [R*T, D] attend to keys/values projected from `memory` [B*S, D].
- * When `memoryIndex` is given (R target rows pointing at B images), K/V are projected once
- * per image and then gathered per target, so an image with many targets is projected once.
+ * Cross-attention of row r to image r: queries x [R*T, D], projected K/V `memoryKV` [R, S, 2D].
+ * Several rows per image go through crossAttentionGrouped instead.
  */
 export function crossAttention(
   x: tf.Tensor2D,
@@ -92,7 +91,7 @@ export interface RowGroups {
   rowOfSlot: tf.Tensor1D;
 }
 
-export function groupRowsByImage(memoryIndex: Int32Array | readonly number[], images: number): RowGroups {
+export function groupRowsByImage(memoryIndex: Int32Array, images: number): RowGroups {
   const counts = new Int32Array(images);
   for (const i of memoryIndex) counts[i]++;
   const perImage = Math.max(1, ...counts);

@@ -81,7 +81,7 @@ export class Decoder {
    * memory [B, P, D]; tokens [R, T] int32; memoryIndex [R] (target row -> memory row), or null
    * when R == B and row i decodes memory i. Returns logits [R, T, 13].
    */
-  forward(memory: tf.Tensor3D, tokens: tf.Tensor2D, memoryIndex: tf.Tensor1D | null, drop: DropoutSeeds): tf.Tensor3D {
+  forward(memory: tf.Tensor3D, tokens: tf.Tensor2D, memoryIndex: Int32Array | null, drop: DropoutSeeds): tf.Tensor3D {
     const [images, memLen, d] = memory.shape;
     const [rows, len] = tokens.shape;
     if (len > this.seqLen) throw new Error(`decoder input has ${len} tokens, the model was built for at most ${this.seqLen}`);
@@ -97,7 +97,7 @@ export class Decoder {
     const memoryRows = tf.reshape(memory, [images * memLen, d]) as tf.Tensor2D;
     // Several target rows per image (beam search, phase 2): attend in per-image groups so each
     // image's K/V is used in place instead of being copied once per row.
-    const groups = memoryIndex ? groupRowsByImage(memoryIndex.dataSync() as Int32Array, images) : null;
+    const groups = memoryIndex ? groupRowsByImage(memoryIndex, images) : null;
     for (const blk of this.blocks) {
       x = tf.add(x, drop.apply(selfAttention(layerNorm(x, blk.ln1g, blk.ln1b), blk.self, rows, len, heads, mask)));
       // K/V of the memory are projected once per image.

@@ -14,11 +14,12 @@ import { Decoder } from './decoder.ts';
 export interface DsiModelImpl extends DsiModel {
   /**
    * Additive to the DsiModel contract: `memoryIndex` [R] maps each token row to its memory row,
-   * so one image's memory serves many targets without being copied before the K/V projection.
+   * so one image's memory serves many targets without being copied. A host array: the decoder
+   * plans its per-image row groups from it, and reading it back from a device would stall.
    */
-  decode(memory: tf.Tensor3D, tokens: tf.Tensor2D, opts: ForwardOptions, memoryIndex?: tf.Tensor1D): tf.Tensor3D;
+  decode(memory: tf.Tensor3D, tokens: tf.Tensor2D, opts: ForwardOptions, memoryIndex?: Int32Array): tf.Tensor3D;
   /** Encode each image once and decode every target row: logits [R, T, 13]. */
-  forward(images: tf.Tensor4D, tokens: tf.Tensor2D, memoryIndex: tf.Tensor1D | null, opts: ForwardOptions): tf.Tensor3D;
+  forward(images: tf.Tensor4D, tokens: tf.Tensor2D, memoryIndex: Int32Array | null, opts: ForwardOptions): tf.Tensor3D;
   readonly patchCount: number;
 }
 

@@ -36,7 +36,7 @@ interface BatchTensors {
   decoderInput: tf.Tensor2D;
   targets: tf.Tensor2D;
   /** null when target i belongs to image i (indexing): no gather needed. */
-  memoryIndex: tf.Tensor1D | null;
+  memoryIndex: Int32Array | null;
 }
 
 function toTensors(batch: TrainBatch, shape: ModelShape): BatchTensors {
@@ -54,12 +54,12 @@ function toTensors(batch: TrainBatch, shape: ModelShape): BatchTensors {
     images: tf.tensor4d(Float32Array.from(batch.images), [batch.imageCount, s, s, 3]),
     decoderInput: tf.tensor2d(decoderInput, [batch.targetCount, len], 'int32'),
     targets: tf.tensor2d(batch.targets, [batch.targetCount, len], 'int32'),
-    memoryIndex: identity ? null : tf.tensor1d(batch.targetImage, 'int32'),
+    memoryIndex: identity ? null : batch.targetImage,
   };
 }
 
 function disposeTensors(t: BatchTensors): void {
-  tf.dispose([t.images, t.decoderInput, t.targets, ...(t.memoryIndex ? [t.memoryIndex] : [])]);
+  tf.dispose([t.images, t.decoderInput, t.targets]);
 }
 
 async function readStats(lossSum: tf.Scalar, counts: tf.Tensor1D): Promise<StepStats> {
