@@ -13,21 +13,23 @@ export function configKeysMarkdown(): string {
   return ['| key | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
+/** Where the body between `<!-- name -->` and `<!-- /name -->` starts and ends, or null. */
+function markerSpan(text: string, name: string): { start: number; end: number } | null {
+  const open = `<!-- ${name} -->`;
+  const start = text.indexOf(open);
+  const end = text.indexOf(`<!-- /${name} -->`);
+  return start < 0 || end < start ? null : { start: start + open.length, end };
+}
+
 /** `text` with the lines between `<!-- name -->` and `<!-- /name -->` replaced by `body`. */
 export function replaceBetweenMarkers(text: string, name: string, body: string): string {
-  const open = `<!-- ${name} -->`;
-  const close = `<!-- /${name} -->`;
-  const start = text.indexOf(open);
-  const end = text.indexOf(close);
-  if (start < 0 || end < start) throw new Error(`README.md: markers ${open} ... ${close} not found`);
-  return `${text.slice(0, start + open.length)}\n${body}\n${text.slice(end)}`;
+  const span = markerSpan(text, name);
+  if (!span) throw new Error(`README.md: markers <!-- ${name} --> ... <!-- /${name} --> not found`);
+  return `${text.slice(0, span.start)}\n${body}\n${text.slice(span.end)}`;
 }
 
 /** The lines between `<!-- name -->` and `<!-- /name -->`, or null when the markers are missing. */
 export function textBetweenMarkers(text: string, name: string): string | null {
-  const open = `<!-- ${name} -->`;
-  const start = text.indexOf(open);
-  const end = text.indexOf(`<!-- /${name} -->`);
-  if (start < 0 || end < start) return null;
-  return text.slice(start + open.length, end).trim();
+  const span = markerSpan(text, name);
+  return span ? text.slice(span.start, span.end).trim() : null;
 }

@@ -11,7 +11,7 @@ import { progressBar } from '../runtime/progress.ts';
 import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
 import { fileQueries } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
-import { openCorpusOnly, openRun, type OpenedRun, type RunOptions } from './setup.ts';
+import { openCorpusOnly, openRun, type RunOptions } from './setup.ts';
 
 export interface SearchOptions extends RunOptions {
   model: 'vit' | 'bovw';
@@ -41,24 +41,19 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   if (!(Number.isInteger(opts.k) && opts.k >= 1)) throw new UserError(`-k ${opts.k}: must be a positive integer`);
   // BoVW needs no trained model: with --config and no --run it searches that config's corpus, so
   // the baseline can be used (and compared) before any ViT has been trained.
-  const opened = opts.model === 'bovw' && opts.configFile && !opts.run ? await openCorpusOnly(opts) : await openRun(opts);
-  const { corpus, config } = opened;
+  const bovwOnly = opts.model === 'bovw' && Boolean(opts.configFile) && !opts.run;
+  const run = bovwOnly ? null : await openRun(opts);
+  const { corpus, config } = run ?? (await openCorpusOnly(opts));
   const k = Math.min(opts.k, corpus.indexedRows.length);
   const queries = await fileQueries(opts.images, corpus);
   const lines: string[] = [];
   for (const s of queries.skipped) lines.push(`skipped ${s.source}: ${s.reason}`);
   if (queries.count === 0) throw new UserError(`none of the images could be read (${queries.skipped.map((s) => s.source).join(', ')})`);
 
-  let ranker: Ranker;
-  if (opts.model === 'bovw') {
-    const bovw = await bovwRanker(corpus, config.bovw);
-    if (!bovw) throw new UserError(`no BoVW index for corpus ${corpus.hash}: build it with \`dsi bovw --config ${opts.configFile ?? "<the run's config>"}\``);
-    ranker = bovw;
-  } else {
-    if (!('indexing' in opened)) throw new Error('unreachable: the ViT always opens a run');
-    const run = opened as OpenedRun;
-    ranker = vitRanker(run.retrieval ? 'fine-tuned' : 'zero-shot', run.retrieval ?? run.indexing, corpus, config.decode);
-  }
+  const ranker: Ranker | null = run && opts.model === 'vit'
+    ? vitRanker(run.retrieval ? 'fine-tuned' : 'zero-shot', run.retrieval ?? run.indexing, corpus, config.decode)
+    : await bovwRanker(corpus, config.bovw);
+  if (!ranker) throw new UserError(`no BoVW index for corpus ${corpus.hash}: build it with \`dsi bovw --config ${opts.configFile ?? "<the run's config>"}\``);
   let lists;
   try {
     const bar = progressBar(`search ${ranker.label}`, queries.count, 'image');

@@ -127,7 +127,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
         if (!run) return result(false);
         const row = finishEpoch(state, 'retrieval', run, retrievalRate);
         const val = await validate(engine, corpus, valItems, train.batch_size, state);
-        Object.assign(row, val);
+        if (val) Object.assign(row, val);
         epochsThisCall++;
         const best = valItems.length === 0 || isBetterValLoss(row.val_loss ?? Number.NaN, state.bestValLoss);
         if (best) {
@@ -135,9 +135,9 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
           state.bestEpoch = state.epoch;
         }
         // The progress line shows training loss; model selection is by val loss, so show it too.
-        if (row.val_loss !== undefined && valItems.length > 0) {
+        if (val) {
           log(
-            `${label}: val loss ${row.val_loss.toFixed(4)} tok ${row.val_token_accuracy!.toFixed(3)} id ${row.val_id_accuracy!.toFixed(3)}` +
+            `${label}: val loss ${val.val_loss.toFixed(4)} tok ${val.val_token_accuracy.toFixed(3)} id ${val.val_id_accuracy.toFixed(3)}` +
               ` (best ${state.bestValLoss?.toFixed(4)} at epoch ${state.bestEpoch})`,
           );
         }
@@ -186,8 +186,15 @@ function finishEpoch(state: TrainerState, phase: 'indexing' | 'retrieval', run: 
   };
 }
 
-async function validate(engine: TrainingEngine, corpus: Corpus, items: BatchItem[], batchSize: number, state: TrainerState) {
-  if (items.length === 0) return {};
+/** Val loss and accuracies of this epoch, or null without val queries. */
+async function validate(
+  engine: TrainingEngine,
+  corpus: Corpus,
+  items: BatchItem[],
+  batchSize: number,
+  state: TrainerState,
+): Promise<{ val_loss: number; val_token_accuracy: number; val_id_accuracy: number } | null> {
+  if (items.length === 0) return null;
   const started = performance.now();
   const m = meanStats(await evaluateItems(engine, corpus, items, batchSize));
   state.wallTimeS += (performance.now() - started) / 1000;

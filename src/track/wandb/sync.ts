@@ -64,9 +64,9 @@ export async function syncRun(experimentsDir: string, name: string, env: WandbEn
   const runDir = join(experimentsDir, name);
   const plan = planFromOffline(runDir, env) ?? planFromStore(experimentsDir, name, env);
   const runFile = join(runDir, STORE_FILES.run);
+  const record = readJsonIfExists<RunRecord>(runFile);
   // The server the run was tracked on, unless WANDB_BASE_URL says otherwise.
-  const recordedBaseUrl = readJsonIfExists<RunRecord>(runFile)?.wandb?.base_url;
-  const ep = endpointFromEnv({ ...env, WANDB_BASE_URL: env.WANDB_BASE_URL || recordedBaseUrl }, timeoutMs);
+  const ep = endpointFromEnv({ ...env, WANDB_BASE_URL: env.WANDB_BASE_URL || record?.wandb?.base_url }, timeoutMs);
   if (!ep) throw new UserError('WANDB_API_KEY is not set: `dsi runs sync` needs a W&B API key (and WANDB_BASE_URL for a self-hosted server)');
   const problems: string[] = [];
   let run: OnlineWandbRun;
@@ -80,7 +80,6 @@ export async function syncRun(experimentsDir: string, name: string, env: WandbEn
   await run.close(plan.summary);
   if (problems.length) throw new UserError(`sync of run "${name}" is incomplete: ${problems[0]}`);
 
-  const record = readJsonIfExists<RunRecord>(runFile);
   if (record) {
     record.wandb = { ...(record.wandb ?? { mode: 'offline' }), id: run.identity.id, project: run.identity.project, entity: run.identity.entity, base_url: ep.baseUrl, synced_at: new Date().toISOString() };
     await writeFile(runFile, JSON.stringify(record, null, 2) + '\n');
