@@ -15,9 +15,10 @@ import type { BovwConfig } from '../src/config/sections/bovw.ts';
 import type { Corpus, ImageRecord } from '../src/data/types.ts';
 import { imagePixels, queriesOf } from '../src/data/types.ts';
 import { Rng } from '../src/runtime/rng.ts';
+import { SAMPLE_PHOTOS } from './helpers/test-data.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
-const IMAGENETTE = path.resolve(import.meta.dirname, '..', '..', 'shared', 'data', 'imagenette-224', 'train');
+const IMAGENETTE = SAMPLE_PHOTOS;
 
 const baseConfig: BovwConfig = {
   clusters: 50, max_descriptors: 20000, kmeans_iterations: 30, weighting: 'raw', normalization: 'none', root_sift: false, seed: 7,

@@ -17,6 +17,7 @@ import { modelShapeOf } from '../src/train/trainer.ts';
 import { decoderInputFor, encodeTarget } from '../src/data/ids.ts';
 import { Rng } from '../src/runtime/rng.ts';
 import { IMAGENETTE, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
+import { sampleClasses } from './helpers/test-data.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
 const dirs = tempDir('ckpt');
@@ -142,7 +143,7 @@ test('a checkpoint is refused for another model config or corpus, naming what di
 test('dsi train --resume: refuses a changed model, continues otherwise, and refuses to overwrite a run; --from branches phase 2 off the index of a run', async () => {
   // A real folder source of 2 classes x 4 photos, through prepareCorpus and its cache.
   const root = join(dirs.path, 'images');
-  for (const cls of readdirSync(IMAGENETTE).sort().slice(0, 2)) {
+  for (const cls of sampleClasses().slice(0, 2)) {
     mkdirSync(join(root, cls), { recursive: true });
     for (const f of readdirSync(join(IMAGENETTE, cls)).sort().slice(0, 4)) copyFileSync(join(IMAGENETTE, cls, f), join(root, cls, f));
   }

@@ -35,7 +35,7 @@ test('every shipped config validates (coco once given a root)', () => {
   for (const name of ['imagenette', 'imagenette-replay', 'imagenette-1024', 'imagenette-2048', 'tiny-imagenet', 'imagenet-1k', 'quickstart']) {
     loadConfig(name);
   }
-  loadConfig('coco', ['data.root=../shared/data/coco-mini']);
+  loadConfig('coco', ['data.root=test/fixtures/coco-mini']);
 });
 
 test('config errors name the key, the bad value and what is allowed', () => {
