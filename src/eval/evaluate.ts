@@ -16,7 +16,7 @@ import { fullProtocol, referenceProtocol } from './protocols.ts';
 import { corpusQueries, folderQueries, indexedQueries, type QuerySet } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
 import { renderMarkdown } from './report.ts';
-import { openRun, type RunOptions } from './setup.ts';
+import { openRun, type RunOptions } from '../runs/open.ts';
 import type { EvalReport, ModelReport, RankedQuery } from './types.ts';
 
 export interface EvalOptions extends RunOptions {

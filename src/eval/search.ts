@@ -5,13 +5,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
-import { formatTable } from '../track/format.ts';
+import { formatTable } from '../runtime/table.ts';
 import { UserError } from '../runtime/errors.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
 import { fileQueries } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
-import { openCorpusOnly, openRun, type RunOptions } from './setup.ts';
+import { openCorpusOnly, openRun, type RunOptions } from '../runs/open.ts';
 
 export interface SearchOptions extends RunOptions {
   model: 'vit' | 'bovw';
