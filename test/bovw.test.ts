@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { assignNearest } from '../src/bovw/assign.ts';
 import { inverseDocumentFrequency, rootSift, unitRows, weightHistogram, wordCounts } from '../src/bovw/histograms.ts';
 import { loadBovwIndex, loadOrBuildBovwIndex, rankByBovw, rankManyByBovw } from '../src/bovw/bovw-index.ts';
-import { quickEvaluate } from '../src/bovw/quick-eval.ts';
+import { quickEvaluate } from '../src/eval/bovw-quick-eval.ts';
 import { rankByCosine } from '../src/bovw/rank.ts';
 import { kmeans, kmeansPlusPlus, sampleRows } from '../src/bovw/vocabulary.ts';
 import { kmeans as mlKmeans } from 'ml-kmeans';

@@ -1,7 +1,7 @@
 import type { BovwConfig } from '../config/sections/bovw.ts';
 import type { Corpus } from '../data/types.ts';
 import { imagePixels } from '../data/types.ts';
-import type { RankedList } from '../eval/types.ts';
+import type { RankedList } from '../types.ts';
 import { UserError } from '../runtime/errors.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { assignNearest, rowNorms2 } from './assign.ts';

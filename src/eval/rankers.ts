@@ -12,7 +12,8 @@ import { IdTrie } from '../decode/trie.ts';
 import { modelFromState } from '../model/dsi-model.ts';
 import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
 import type { QuerySet } from './queries.ts';
-import type { ModelKind, RankedList } from './types.ts';
+import type { RankedList } from '../types.ts';
+import type { ModelKind } from './types.ts';
 
 export interface Ranking {
   lists: RankedList[];
