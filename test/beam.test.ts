@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { modelScorer, searchWithModel } from '../src/decode/model-search.ts';
 import { modelFromState, type DsiModelImpl } from '../src/model/dsi-model.ts';
 import { initBackend } from '../src/runtime/backend.ts';
-import { modelShapeOf } from '../src/train/trainer.ts';
+import { modelShapeOf } from '../src/runs/checkpoint.ts';
 import type { Corpus } from '../src/data/types.ts';
 import { memorisingConfig, trainMemorisingModel } from './helpers/memorised-run.ts';
 import { tinyCorpus } from './train-fixtures.ts';

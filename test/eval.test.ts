@@ -7,7 +7,7 @@ import type { DsiConfig } from '../src/config/schema.ts';
 import type { Corpus } from '../src/data/types.ts';
 import { runEvaluation, type EvalOptions } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
-import { loadOrBuildBovwIndex } from '../src/bovw/index.ts';
+import { loadOrBuildBovwIndex } from '../src/bovw/bovw-index.ts';
 import { loadConfig, PROJECT_ROOT } from '../src/config/load.ts';
 import { prepareCorpus } from '../src/data/corpus.ts';
 import type { EvalReport } from '../src/eval/types.ts';

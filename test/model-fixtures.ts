@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { modelSection, type ModelConfig } from '../src/config/sections/model.ts';
 import { trainSection, type TrainConfig } from '../src/config/sections/train.ts';
 import { encodeTarget } from '../src/data/ids.ts';
-import type { TrainBatch } from '../src/model/types.ts';
+import type { TrainBatch } from '../src/train/engine/engine.ts';
 import { SAMPLE_PHOTOS, sampleClasses } from './helpers/test-data.ts';
 
 export const IMAGENETTE = SAMPLE_PHOTOS;

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { loadOrBuildBovwIndex } from '../bovw/index.ts';
-import { quickEvaluate } from '../bovw/quickEval.ts';
+import { loadOrBuildBovwIndex } from '../bovw/bovw-index.ts';
+import { quickEvaluate } from '../eval/bovw-quick-eval.ts';
 import { prepareCorpus } from '../data/corpus.ts';
 import { configFromArgs, withConfigOptions, type ConfigArgs } from './options.ts';
 

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { withConfigOptions, type ConfigArgs } from './options.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
-import { launchTraining } from '../train/launch.ts';
+import { launchTraining } from '../train/train.ts';
 
 interface TrainArgs extends ConfigArgs {
   run?: string;

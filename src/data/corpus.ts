@@ -1,7 +1,7 @@
 import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
 import { CACHE_FORMAT, cacheDirFor, corpusHash, DEFAULT_CACHE_ROOT, readCache, writeCache, type Manifest } from './cache.ts';
-import { decodeSelection } from './decodeSelection.ts';
+import { decodeSelection } from './decode-selection.ts';
 import { idLengthFor } from './ids.ts';
 import { planSelection } from './select.ts';
 import type { ImageSource } from './sources/types.ts';

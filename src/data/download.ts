@@ -203,7 +203,7 @@ function contentRangeTotal(header: string | null): number | undefined {
 }
 
 /** undici hides the real cause (ECONNREFUSED, ENOTFOUND...) one or two levels down. */
-function networkReason(err: unknown): string {
+export function networkReason(err: unknown): string {
   let e: unknown = err;
   for (let depth = 0; depth < 4 && e; depth++) {
     const code = (e as { code?: unknown }).code;

@@ -6,17 +6,20 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { DsiConfig } from '../config/schema.ts';
+import { datasetLabel } from '../data/dataset-label.ts';
 import { queriesOf } from '../data/types.ts';
-import { progressBar } from '../runtime/progress.ts';
 import { UserError } from '../runtime/errors.ts';
+import { logToStderr, type Log } from '../runtime/log.ts';
+import { progressBar } from '../runtime/progress.ts';
+import { openRun, type RunOptions } from '../runs/open.ts';
 import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
-import { datasetLabel } from '../track/wandb/payload.ts';
+import type { Corpus } from '../types.ts';
 import { indexingAccuracyAtK } from './metrics.ts';
 import { fullProtocol, referenceProtocol } from './protocols.ts';
 import { corpusQueries, folderQueries, indexedQueries, type QuerySet } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
 import { renderMarkdown } from './report.ts';
-import { openRun, type RunOptions } from './setup.ts';
 import type { EvalReport, ModelReport, RankedQuery } from './types.ts';
 
 export interface EvalOptions extends RunOptions {
@@ -36,7 +39,7 @@ export interface EvalOutcome {
 }
 
 export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = opts.log ?? logToStderr;
   const opened = await openRun({ ...opts, log });
   const { config, corpus, runName } = opened;
   const protocol = opts.protocol ?? config.eval.protocol;
@@ -86,7 +89,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
     protocol,
     corpus: {
       hash: corpus.hash,
-      dataset: datasetLabel(config.data as unknown as Record<string, unknown>),
+      dataset: datasetLabel(config.data),
       dbSize: corpus.records.length,
       indexed: corpus.indexedRows.length,
       queries: summary,
@@ -121,9 +124,9 @@ async function evaluateRanker(
   allQueries: QuerySet | null,
   topK: number,
   protocol: 'reference' | 'full' | 'both',
-  config: import('../config/schema.ts').DsiConfig,
-  corpus: import('../data/types.ts').Corpus,
-  log: (l: string) => void,
+  config: DsiConfig,
+  corpus: Corpus,
+  log: Log,
 ): Promise<ModelReport> {
   // Models that never saw queries in training are scored over every corpus query; the test
   // queries are a subset of those, so they are ranked once.

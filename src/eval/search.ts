@@ -4,14 +4,15 @@
  * a contact sheet.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
-import { formatTable } from '../track/format.ts';
+import { dirname, resolve } from 'node:path';
+import { formatTable } from '../runtime/table.ts';
 import { UserError } from '../runtime/errors.ts';
+import { shownPath as shortPath } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
 import { fileQueries } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
-import { openCorpusOnly, openRun, type RunOptions } from './setup.ts';
+import { openCorpusOnly, openRun, type RunOptions } from '../runs/open.ts';
 
 export interface SearchOptions extends RunOptions {
   model: 'vit' | 'bovw';
@@ -105,9 +106,4 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
     lines.push(`contact sheet: ${shortPath(pngPath)} (query outlined blue; green = same class, red = other class)`);
   }
   return { text: lines.join('\n') + '\n', queries: out, pngPath };
-}
-
-function shortPath(p: string): string {
-  const rel = relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') ? rel : p;
 }

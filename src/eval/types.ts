@@ -1,10 +1,6 @@
+import type { RankedList } from '../types.ts';
 import type { Estimate } from './bootstrap.ts';
 
-/** A ranking for one query: indexed-image IDs best first, with the score that ranked them. */
-export interface RankedList {
-  ids: number[];
-  scores: number[];
-}
 
 /** One evaluated query: its ranking and the IDs relevant to it. */
 export interface RankedQuery extends RankedList {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../runtime/errors.ts';
 import { compareRuns, listRow } from './compare.ts';
-import { formatTable } from './format.ts';
+import { formatTable } from '../runtime/table.ts';
 import { compareCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
 import { listRunNames, readRun } from './store.ts';

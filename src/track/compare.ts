@@ -1,5 +1,6 @@
 import { evalReportMetrics } from './eval-metrics.ts';
-import { flattenConfig, datasetLabel } from './wandb/payload.ts';
+import { datasetLabel } from '../data/dataset-label.ts';
+import { flattenConfig } from './wandb/payload.ts';
 import type { StoredRun } from './store.ts';
 import type { EpochMetrics, Phase } from './types.ts';
 

@@ -5,10 +5,8 @@ import { PROJECT_ROOT } from '../config/load.ts';
 import { phaseCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
 import { gitCommit, readJsonIfExists, readMetrics, STORE_FILES, type RunRecord } from './store.ts';
-import { upsertRun } from './wandb/graphql.ts';
-import { offlineDir, OfflineWandbRun } from './wandb/offline.ts';
 import { flattenConfig, runSummary } from './wandb/payload.ts';
-import { endpointFromEnv, WandbSink, type WandbEnv } from './wandb/sink.ts';
+import { WandbSink, type WandbEnv } from './wandb/sink.ts';
 import type { EpochMetrics, Phase, RunStartInfo, RunTracker } from './types.ts';
 
 export const EXPERIMENTS_DIR = join(PROJECT_ROOT, 'experiments');
@@ -70,7 +68,7 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
         setting: info.config.tracking.wandb,
         runDir: dir,
         runName,
-        config: info.config as unknown as Record<string, unknown>,
+        config: info.config,
         flatConfig: { ...flattenConfig(info.config), 'run.corpus_hash': info.corpusHash, 'run.backend': info.backend, 'run.git_commit': commit },
         commit,
         env,
@@ -107,7 +105,11 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
       const merged = { ...readSummary(), ...values };
       await writeFile(join(dir, STORE_FILES.summary), JSON.stringify(merged, null, 2) + '\n');
       if (wandb) return wandb.setSummary(runSummary(rows, merged));
-      if (!record) await summaryFromAnotherProcess(dir, merged, env, timeoutMs, warn);
+      if (!record) {
+        // `dsi eval` reports into a run that trained in another process: W&B gets it the way that run was tracked.
+        const tracked = readJsonIfExists<RunRecord>(runFile)?.wandb;
+        if (tracked) await WandbSink.sendSummary({ runDir: dir, record: tracked, summary: runSummary(readMetrics(dir), merged), env, timeoutMs, warn });
+      }
     },
     async finish() {
       if (record) {
@@ -118,25 +120,4 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
       wandb = null;
     },
   };
-}
-
-/**
- * `dsi eval` reports into a run that trained in another process: send the summary the way that
- * run was tracked (its run.json says), never failing the eval over it.
- */
-async function summaryFromAnotherProcess(dir: string, evalValues: Record<string, number | string>, env: WandbEnv, timeoutMs: number, warn: (m: string) => void): Promise<void> {
-  const rec = readJsonIfExists<RunRecord>(join(dir, STORE_FILES.run))?.wandb;
-  if (!rec || rec.mode === 'disabled') return;
-  const summary = runSummary(readMetrics(dir), evalValues);
-  if (rec.mode === 'offline') {
-    await mkdir(offlineDir(dir), { recursive: true });
-    return new OfflineWandbRun(dir).setSummary(summary);
-  }
-  const ep = endpointFromEnv({ ...env, WANDB_BASE_URL: env.WANDB_BASE_URL || rec.base_url }, timeoutMs);
-  if (!ep) return warn(`the eval summary was not sent to W&B (WANDB_API_KEY is not set); it is in ${join(dir, STORE_FILES.summary)}`);
-  try {
-    await upsertRun(ep, { name: rec.id, project: rec.project, entity: rec.entity, summaryMetrics: JSON.stringify(summary) });
-  } catch (e) {
-    warn(`the eval summary was not sent to W&B (${(e as Error).message}); it is in ${join(dir, STORE_FILES.summary)}`);
-  }
 }

@@ -5,9 +5,11 @@
  * sum is formed in a fixed order (deterministic for a seed and worker count) and every worker
  * applies the same Adam update.
  */
-import type { EngineOptions, EngineState, StepStats, TrainBatch, TrainingEngine } from '../model/types.ts';
-import { WorkerClient } from '../runtime/workers.ts';
-import { checkBatch, countTargetTokens } from './engine-replica.ts';
+import { WorkerClient } from '../../runtime/workers.ts';
+import type { EngineState } from '../../types.ts';
+import type { EngineOptions, StepStats, TrainBatch, TrainingEngine } from './engine.ts';
+import { checkBatch, countTargetTokens } from './replica.ts';
+import { addStats, emptyStats } from './stats.ts';
 
 /** Split a batch into up to `parts` shards of whole images (targets follow their image). */
 export function shardBatch(batch: TrainBatch, parts: number, imageValues: number, seqLen: number): TrainBatch[] {
@@ -31,15 +33,12 @@ export function shardBatch(batch: TrainBatch, parts: number, imageValues: number
   return shards.filter((s) => s.targetCount > 0);
 }
 
-function addStats(all: StepStats[]): StepStats {
-  return all.reduce(
-    (a, s) => ({ lossSum: a.lossSum + s.lossSum, tokens: a.tokens + s.tokens, tokenCorrect: a.tokenCorrect + s.tokenCorrect, ids: a.ids + s.ids, idCorrect: a.idCorrect + s.idCorrect }),
-    { lossSum: 0, tokens: 0, tokenCorrect: 0, ids: 0, idCorrect: 0 },
-  );
+function sumStats(all: StepStats[]): StepStats {
+  return all.reduce(addStats, emptyStats());
 }
 
 export async function createParallelEngine(opts: EngineOptions, workerCount: number): Promise<TrainingEngine> {
-  const workerFile = new URL('./engine-worker.ts', import.meta.url);
+  const workerFile = new URL('./worker.ts', import.meta.url);
   const workers = Array.from({ length: workerCount }, () => new WorkerClient(workerFile, opts));
   // Surfaces a worker that failed to start (e.g. its backend) before the first step.
   await Promise.all(workers.map((w) => w.call('ping', null)));
@@ -67,12 +66,12 @@ export async function createParallelEngine(opts: EngineOptions, workerCount: num
         });
       }
       await Promise.all(workers.map((w) => w.call('apply', { arrays: sum, learningRate })));
-      return addStats(results.map((r) => r.stats));
+      return sumStats(results.map((r) => r.stats));
     },
     async evaluate(batch) {
       checkBatch(batch, opts.shape);
       const shards = shardBatch(batch, workerCount, imageValues, seqLen);
-      return addStats(await Promise.all(shards.map((s, i) => workers[i].call<StepStats>('evaluate', { batch: s }))));
+      return sumStats(await Promise.all(shards.map((s, i) => workers[i].call<StepStats>('evaluate', { batch: s }))));
     },
     async getState(): Promise<EngineState> {
       return workers[0].call<EngineState>('getState', null);

@@ -1,13 +1,14 @@
 /**
  * One copy of the model that turns a TrainBatch into gradients and statistics. The single-thread
- * engine owns one; each worker thread of the data-parallel engine owns another.
+ * engine's Learner owns one; so does each worker thread of the data-parallel engine.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BEGIN, PAD } from '../data/ids.ts';
-import type { ModelConfig } from '../config/sections/model.ts';
-import type { ModelShape, StepStats, TrainBatch } from '../model/types.ts';
-import { createDsiModel, type DsiModelImpl } from '../model/dsi-model.ts';
-import { tokenCrossEntropy } from '../model/loss.ts';
+import type { ModelConfig } from '../../config/sections/model.ts';
+import { BEGIN, PAD } from '../../data/ids.ts';
+import { createDsiModel, type DsiModelImpl } from '../../model/dsi-model.ts';
+import { tokenCrossEntropy } from '../../model/loss.ts';
+import type { ModelShape } from '../../types.ts';
+import type { StepStats, TrainBatch } from './engine.ts';
 
 /** Non-PAD target tokens of a batch (the loss normaliser). */
 export function countTargetTokens(batch: TrainBatch): number {

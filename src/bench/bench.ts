@@ -6,10 +6,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/sections/model.ts';
 import type { TrainConfig } from '../config/sections/train.ts';
 import { encodeTarget, sequenceLength, VOCAB_SIZE } from '../data/ids.ts';
-import type { ModelShape, TrainBatch } from '../model/types.ts';
+import type { ModelShape } from '../types.ts';
+import type { TrainBatch } from '../train/engine/engine.ts';
 import { Rng } from '../runtime/rng.ts';
-import { createEngine } from './engine.ts';
-import { Replica, countTargetTokens } from './engine-replica.ts';
+import { createEngine } from '../train/engine/engine.ts';
+import { Replica, countTargetTokens } from '../train/engine/replica.ts';
 
 export interface BenchCase {
   name: string;

@@ -2,11 +2,11 @@ import { descriptorWorkspace, DESCRIPTOR_SIZE, writeDescriptor } from './descrip
 import { findExtrema } from './extrema.ts';
 import { gaussianBlur, rgbToGray, type GrayImage } from './filters.ts';
 import { dominantOrientations } from './orientation.ts';
-import { loadOpenCvBlur } from './opencvBlur.ts';
-import { buildScaleSpace, DEFAULT_SIFT_PARAMS, type BlurFn, type SiftParams } from './scaleSpace.ts';
+import { loadOpenCvBlur } from './opencv-blur.ts';
+import { buildScaleSpace, DEFAULT_SIFT_PARAMS, type BlurFn, type SiftParams } from './scale-space.ts';
 
 export { DESCRIPTOR_SIZE } from './descriptor.ts';
-export { DEFAULT_SIFT_PARAMS, type SiftParams } from './scaleSpace.ts';
+export { DEFAULT_SIFT_PARAMS, type SiftParams } from './scale-space.ts';
 export { rgbToGray, type GrayImage } from './filters.ts';
 
 /** A keypoint in input-image pixels, with OpenCV's KeyPoint meaning for each field. */

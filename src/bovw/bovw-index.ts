@@ -1,17 +1,17 @@
 import type { BovwConfig } from '../config/sections/bovw.ts';
 import type { Corpus } from '../data/types.ts';
 import { imagePixels } from '../data/types.ts';
-import type { RankedList } from '../eval/types.ts';
+import type { RankedList } from '../types.ts';
 import { UserError } from '../runtime/errors.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { assignNearest, rowNorms2 } from './assign.ts';
 import { inverseDocumentFrequency, rootSift, unitRows, weightHistogram, wordCounts } from './histograms.ts';
 import { rankByCosine } from './rank.ts';
-import { DESCRIPTOR_SIZE, describeImage, loadFastDescriber, type DescribeFn, type SiftFeatures } from './sift/index.ts';
+import { DESCRIPTOR_SIZE, describeImage, loadFastDescriber, type DescribeFn, type SiftFeatures } from './sift/sift.ts';
 import { bovwDir, readBovw, STORE_FORMAT, writeBovw, type BovwArrays, type BovwBuildStats } from './store.ts';
 import { kmeans, sampleRows } from './vocabulary.ts';
 
-export { describeImage, type SiftFeatures } from './sift/index.ts';
+export { describeImage, type SiftFeatures } from './sift/sift.ts';
 export type { BovwBuildStats } from './store.ts';
 
 /** A ready-to-query BoVW index over the indexed images of one corpus (row r of the matrices = DSI ID r). */

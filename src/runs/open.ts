@@ -1,18 +1,20 @@
 /**
- * What `dsi eval` and `dsi search` need before ranking anything: the run (by name or the latest),
- * its checkpoints (indexing = zero-shot, retrieval = fine-tuned), the config they were trained
- * with (eval/decode/bovw keys may be changed by --config/--set), the backend and the corpus.
+ * Opening a trained run for `dsi eval` and `dsi search`: the run (by name or the latest), its
+ * checkpoints (indexing = zero-shot, retrieval = fine-tuned), the config they were trained with
+ * (eval/decode/bovw keys may be changed by --config/--set), the backend and the corpus.
  */
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { applyOverride, loadConfig, validateConfig } from '../config/load.ts';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
 import { loadCorpusByHash, prepareCorpus } from '../data/corpus.ts';
-import type { Corpus } from '../data/types.ts';
 import { initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
-import { assertCompatible, CHECKPOINTS_DIR, latestRun, loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.ts';
-import { modelShapeOf } from '../train/trainer.ts';
+import { logToStderr, shownPath as shown, type Log } from '../runtime/log.ts';
+import type { Corpus } from '../types.ts';
+import { assertCompatible, CHECKPOINTS_DIR, loadCheckpoint, modelShapeOf, type LoadedCheckpoint } from './checkpoint.ts';
+import { configForRun, EVAL_SECTIONS } from './config.ts';
+import { resolveRunName } from './resolve.ts';
 
 export interface RunOptions {
   /** A run name, or 'latest' / undefined for the run trained most recently. */
@@ -22,7 +24,7 @@ export interface RunOptions {
   backend?: BackendChoice;
   checkpointsDir?: string;
   cacheRoot?: string;
-  log?: (line: string) => void;
+  log?: Log;
 }
 
 export interface OpenedRun {
@@ -37,11 +39,8 @@ export interface OpenedRun {
   notes: string[];
 }
 
-// Keys that may differ from the training config: they change how a run is evaluated, not what it is.
-const EVAL_SECTIONS = ['decode', 'eval', 'bovw', 'tracking'] as const;
-
 export async function openRun(opts: RunOptions): Promise<OpenedRun> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = opts.log ?? logToStderr;
   const root = opts.checkpointsDir ?? CHECKPOINTS_DIR;
   const runName = await resolveRunName(opts.run, root);
   if (!existsSync(join(root, runName))) {
@@ -63,7 +62,7 @@ export async function openRun(opts: RunOptions): Promise<OpenedRun> {
     notes.push(`no fine-tuned row: run "${runName}" has no retrieval checkpoint yet; \`dsi train --resume --run ${runName}\` trains phase 2`);
   }
 
-  const config = evaluationConfig((retrieval ?? indexing).config, opts.configFile ?? null, opts.overrides ?? []);
+  const config = configForRun((retrieval ?? indexing).config, { configFile: opts.configFile ?? null, overrides: opts.overrides ?? [], sections: EVAL_SECTIONS });
   const backend = await initBackend(opts.backend ?? 'auto');
   const corpus = await corpusFor(indexing, config, opts.cacheRoot, log);
   for (const ckpt of [indexing, retrieval]) if (ckpt) assertCompatible(ckpt, { ...config, model: ckpt.config.model }, corpus.hash, modelShapeOf(corpus));
@@ -76,36 +75,8 @@ export async function openCorpusOnly(opts: RunOptions): Promise<{ config: DsiCon
   return { config, corpus: await prepareCorpus(config.data, { cacheRoot: opts.cacheRoot }) };
 }
 
-async function resolveRunName(run: string | undefined, root: string): Promise<string> {
-  if (run && run !== 'latest') return run;
-  try {
-    return await latestRun(root);
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(`no trained run in ${shown(root)}/: \`dsi train --config configs/quickstart.yaml\` trains one`);
-    throw e;
-  }
-}
-
-/** The run's config with the evaluation sections taken from --config (if given) and --set. */
-function evaluationConfig(trained: DsiConfig, configFile: string | null, overrides: string[]): DsiConfig {
-  const raw = structuredClone(trained) as unknown as Record<string, unknown>;
-  if (configFile) {
-    const asked = loadConfig(configFile).config as unknown as Record<string, unknown>;
-    for (const s of EVAL_SECTIONS) raw[s] = asked[s];
-  }
-  const overridden = new Set<string>();
-  for (const o of overrides) {
-    const section = o.split('.')[0];
-    if (!(EVAL_SECTIONS as readonly string[]).includes(section)) {
-      throw new UserError(`--set ${o}: only ${EVAL_SECTIONS.join(', ')} keys can change at evaluation; data and model are the run's own`);
-    }
-    overridden.add(applyOverride(raw, o));
-  }
-  return validateConfig(raw, null, overridden);
-}
-
 /** The corpus the run trained on: from the cache by hash, else rebuilt from the run's data config. */
-async function corpusFor(ckpt: LoadedCheckpoint, config: DsiConfig, cacheRoot: string | undefined, log: (l: string) => void): Promise<Corpus> {
+async function corpusFor(ckpt: LoadedCheckpoint, config: DsiConfig, cacheRoot: string | undefined, log: Log): Promise<Corpus> {
   try {
     return await loadCorpusByHash(ckpt.corpusHash, cacheRoot);
   } catch (e) {
@@ -113,9 +84,4 @@ async function corpusFor(ckpt: LoadedCheckpoint, config: DsiConfig, cacheRoot: s
   }
   log(`corpus ${ckpt.corpusHash} is not cached; rebuilding it from the run's data config`);
   return prepareCorpus(config.data, { cacheRoot });
-}
-
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') ? rel : path;
 }

@@ -3,7 +3,7 @@
  * in EngineState: resuming from a checkpoint continues bit-for-bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedArray } from '../model/types.ts';
+import type { NamedArray } from '../../types.ts';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;

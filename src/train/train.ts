@@ -1,25 +1,109 @@
 /**
- * The trainer: phase 1 "indexing" (every indexed image -> its own ID, until exact-ID training
- * accuracy stays >= early_stop_accuracy for early_stop_patience epochs), then phase 2 "retrieval"
- * (train queries -> relevant IDs, validated on val queries each epoch, best val loss kept).
- * Test queries are never touched here.
+ * `dsi train`, top to bottom: open the run (fresh, --resume or --from; see src/runs), then the
+ * loop. Phase 1 "indexing" (every indexed image -> its own ID, until exact-ID training accuracy
+ * stays >= early_stop_accuracy for early_stop_patience epochs), then phase 2 "retrieval" (train
+ * queries -> relevant IDs, validated on val queries each epoch, best val loss kept). Test queries
+ * are never touched here.
  *
  * Checkpoints: `indexing/` when phase 1 ends, `retrieval/` whenever val loss improves, and a
  * rolling `last/` after every epoch. All randomness (shuffles, ID sampling, dropout seeds) comes
  * from one Rng whose state is in every checkpoint, so a resumed run reaches the same weights as
  * an uninterrupted one.
  */
+import { join } from 'node:path';
 import type { DsiConfig } from '../config/schema.ts';
-import { queriesOf, type Corpus } from '../data/types.ts';
-import type { ModelShape, TrainingEngine } from '../model/types.ts';
+import { prepareCorpus, shortfallWarning } from '../data/corpus.ts';
+import { queriesOf } from '../data/types.ts';
+import { initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
+import { logToStderr, type Log } from '../runtime/log.ts';
+import { progressBar } from '../runtime/progress.ts';
 import { Rng } from '../runtime/rng.ts';
+import { assertCompatible, CHECKPOINTS_DIR, modelShapeOf, saveCheckpoint, type CheckpointKind, type LoadedCheckpoint } from '../runs/checkpoint.ts';
+import { lockRun } from '../runs/lock.ts';
+import { resolveTrainingRun, type ResolvedTrainingRun, type TrainingRunRequest } from '../runs/resolve.ts';
+import { seedBranchStore } from '../track/branch.ts';
+import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
 import type { EpochMetrics, RunTracker } from '../track/types.ts';
-import { createEngine } from './engine.ts';
-import { indexingItems, retrievalItems, validationItems, type BatchItem } from './batches.ts';
-import { CHECKPOINTS_DIR, saveCheckpoint, type CheckpointKind, type LoadedCheckpoint } from './checkpoint.ts';
-import { evaluateItems, trainEpoch, type EpochRun } from './epoch.ts';
-import { initialTrainerState, isBetterValLoss, meanStats, retrievalPatienceExhausted, updateEarlyStop, type TrainerState } from './phases.ts';
+import type { Corpus, TrainerState } from '../types.ts';
+import { batchCount, batchesOf, indexingItems, retrievalItems, validationItems, type BatchItem } from './batches.ts';
+import { createEngine, type StepStats, type TrainingEngine } from './engine/engine.ts';
+import { addStats, emptyStats, meanStats } from './engine/stats.ts';
+import { initialTrainerState, isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from './phases.ts';
+
+export interface LaunchOptions extends TrainingRunRequest {
+  backend?: BackendChoice;
+  checkpointsDir?: string;
+  experimentsDir?: string;
+  cacheRoot?: string;
+  signal?: AbortSignal;
+  stopAfterEpochs?: number;
+  /** Status lines (default: stderr, keeping stdout for results). */
+  log?: Log;
+}
+
+export interface LaunchResult extends TrainRunResult {
+  runName: string;
+  backend: string;
+  checkpointsDir: string;
+}
+
+export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult> {
+  const log = opts.log ?? logToStderr;
+  const root = opts.checkpointsDir ?? CHECKPOINTS_DIR;
+  const resolved = await resolveTrainingRun(opts, root, log);
+  const lock = await lockRun(join(root, resolved.runName));
+  try {
+    return await trainResolvedRun(opts, resolved, root, log);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingRun, root: string, log: Log): Promise<LaunchResult> {
+  const { runName, config, resumeFrom, branchedFrom } = resolved;
+  const backend = await initBackend(opts.backend ?? 'auto');
+  log(`backend: ${backend}`);
+  const corpus = await prepareCorpus(config.data, { cacheRoot: opts.cacheRoot });
+  log(
+    `corpus ${corpus.hash}: ${corpus.records.length} images (${corpus.indexedRows.length} indexed, ` +
+      `${corpus.records.length - corpus.indexedRows.length} queries), ${corpus.imageSize}px, IDs of ${corpus.idLength} digits` +
+      (corpus.reused ? ' (cached)' : ''),
+  );
+  const shortfall = shortfallWarning(corpus, config.data);
+  if (shortfall) log(`warning: ${shortfall}`);
+  if (resumeFrom) assertCompatible(resumeFrom, config, corpus.hash, modelShapeOf(corpus));
+  if (branchedFrom && resumeFrom) {
+    // The branch owns a copy of the index it starts from, so `dsi eval` finds its zero-shot row.
+    await saveCheckpoint(runName, 'indexing', { ...resumeFrom, config }, root);
+    seedBranchStore(opts.experimentsDir ?? EXPERIMENTS_DIR, branchedFrom, runName);
+    log(`run: ${runName}, phase 2 from the indexing checkpoint of "${branchedFrom}" (${resumeFrom.trainer.indexingEpochsRun} epochs, exact-ID accuracy ${resumeFrom.trainer.indexingAccuracy?.toFixed(4)})`);
+  } else if (resumeFrom) {
+    if (resumeFrom.trainer.phase === 'done') {
+      log(`run "${runName}" has already finished both phases; nothing to resume`);
+      return { runName, backend, checkpointsDir: join(root, runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: [] };
+    }
+    log(`resuming run "${runName}" at ${resumeFrom.trainer.phase} epoch ${resumeFrom.trainer.epoch + 1} (step ${resumeFrom.trainer.step})`);
+  } else {
+    log(`run: ${runName}`);
+  }
+
+  const tracker = createTracker(runName, opts.experimentsDir);
+  const result = await trainRun({
+    config,
+    corpus,
+    runName,
+    backend,
+    tracker,
+    checkpointsDir: root,
+    resumeFrom,
+    branchedFrom,
+    signal: opts.signal,
+    stopAfterEpochs: opts.stopAfterEpochs,
+    log,
+  });
+  return { ...result, runName, backend, checkpointsDir: join(root, runName) };
+}
 
 export interface TrainRunOptions {
   config: DsiConfig;
@@ -38,7 +122,7 @@ export interface TrainRunOptions {
   /** Stop after this many epochs in this call (a deliberate interruption, for tests and smoke runs). */
   stopAfterEpochs?: number;
   /** One-line status messages (default: stderr). */
-  log?: (line: string) => void;
+  log?: Log;
   /** Wraps the engine (tests spy on the batches it is given, or abort after a step). */
   wrapEngine?: (engine: TrainingEngine) => TrainingEngine;
 }
@@ -51,14 +135,10 @@ export interface TrainRunResult {
   checkpointsWritten: CheckpointKind[];
 }
 
-export function modelShapeOf(corpus: Corpus): ModelShape {
-  return { imageSize: corpus.imageSize, idLength: corpus.idLength };
-}
-
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const { config, corpus, tracker } = opts;
   const train = config.train;
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = opts.log ?? logToStderr;
   const root = opts.checkpointsDir ?? CHECKPOINTS_DIR;
   const shape = modelShapeOf(corpus);
   const state: TrainerState = opts.resumeFrom ? { ...opts.resumeFrom.trainer } : initialTrainerState(train.seed);
@@ -206,7 +286,7 @@ async function validate(
  * teacher-forced all-correct is the same as greedy decoding being right, i.e. greedy IA@1), then
  * move the state to phase 2.
  */
-async function endIndexing(engine: TrainingEngine, corpus: Corpus, state: TrainerState, batchSize: number, log: (l: string) => void) {
+async function endIndexing(engine: TrainingEngine, corpus: Corpus, state: TrainerState, batchSize: number, log: Log) {
   const all = corpus.indexedRows.map((row, id) => ({ row, targetIds: [id] }));
   const m = meanStats(await evaluateItems(engine, corpus, all, batchSize));
   state.indexingEpochsRun = state.epoch;
@@ -215,4 +295,55 @@ async function endIndexing(engine: TrainingEngine, corpus: Corpus, state: Traine
   state.phase = 'retrieval';
   state.epoch = 0;
   state.earlyStopStreak = 0;
+}
+
+export interface EpochRun {
+  stats: StepStats;
+  steps: number;
+  seconds: number;
+  /** Images seen (phase 2 images carry several targets, so this is not stats.ids). */
+  images: number;
+}
+
+/**
+ * Train on `items` in batches of `batchSize`. Returns null when `signal` aborts mid-epoch: the
+ * partial epoch is thrown away (the last checkpoint is the epoch before), which keeps resume exact.
+ */
+export async function trainEpoch(
+  engine: TrainingEngine,
+  corpus: Corpus,
+  items: readonly BatchItem[],
+  batchSize: number,
+  rng: Rng,
+  label: string,
+  signal?: AbortSignal,
+  learningRate?: number,
+): Promise<EpochRun | null> {
+  const started = performance.now();
+  const stats = emptyStats();
+  const bar = progressBar(label, items.length, 'img');
+  let steps = 0;
+  try {
+    for (const batch of batchesOf(corpus, items, batchSize)) {
+      if (signal?.aborted) return null;
+      // Drawn per step from the checkpointed stream, so dropout masks repeat exactly on resume.
+      const seed = rng.seed();
+      addStats(stats, await engine.trainStep(batch, seed, learningRate));
+      steps++;
+      const m = meanStats(stats);
+      bar.tick(batch.imageCount, { loss: m.loss.toFixed(4), tok: m.tokenAccuracy.toFixed(3), id: m.idAccuracy.toFixed(3) });
+    }
+  } finally {
+    bar.stop();
+  }
+  if (signal?.aborted) return null;
+  return { stats, steps, seconds: (performance.now() - started) / 1000, images: items.length };
+}
+
+/** Forward-only pass (validation loss, or exact-ID accuracy of the indexed images). */
+export async function evaluateItems(engine: TrainingEngine, corpus: Corpus, items: readonly BatchItem[], batchSize: number): Promise<StepStats> {
+  const stats = emptyStats();
+  if (batchCount(items, batchSize) === 0) return stats;
+  for (const batch of batchesOf(corpus, items, batchSize)) addStats(stats, await engine.evaluate(batch));
+  return stats;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import type { NamedArray } from '../model/types.ts';
+import type { NamedArray } from '../types.ts';
 
 export const TENSOR_FORMAT = 'dsi-tensors/1';
 

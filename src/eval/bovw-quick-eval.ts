@@ -1,7 +1,7 @@
 import type { Corpus } from '../data/types.ts';
 import { queriesOf } from '../data/types.ts';
-import { averagePrecisionAtK, precisionAtK, recallAtK, relevanceOf, meanOf } from '../eval/metrics.ts';
-import { rankRowsByBovw, type BovwIndex } from './index.ts';
+import { rankRowsByBovw, type BovwIndex } from '../bovw/bovw-index.ts';
+import { averagePrecisionAtK, precisionAtK, recallAtK, relevanceOf, meanOf } from './metrics.ts';
 
 /** The numbers `dsi bovw` prints after building: P@10, true MAP@10 and Recall@100 over every test query. */
 export interface BovwQuickEval {

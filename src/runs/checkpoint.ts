@@ -11,12 +11,12 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { PROJECT_ROOT, validateConfig, ConfigError } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
-import type { EngineState, ModelShape, NamedArray } from '../model/types.ts';
 import { UserError } from '../runtime/errors.ts';
-import type { TrainerState } from './phases.ts';
+import { shownPath as shown } from '../runtime/log.ts';
+import type { Corpus, EngineState, ModelShape, NamedArray, TrainerState } from '../types.ts';
 import { packTensors, sha256, unpackTensors, type TensorIndex } from './tensor-files.ts';
 
 export const CHECKPOINTS_DIR = join(PROJECT_ROOT, 'checkpoints');
@@ -61,14 +61,14 @@ export function assertRunName(run: string): void {
   }
 }
 
+/** The shape a model trained on this corpus has (recorded in every checkpoint). */
+export function modelShapeOf(corpus: Pick<Corpus, 'imageSize' | 'idLength'>): ModelShape {
+  return { imageSize: corpus.imageSize, idLength: corpus.idLength };
+}
+
 export function checkpointDir(run: string, kind: CheckpointKind, root = CHECKPOINTS_DIR): string {
   assertRunName(run);
   return join(root, run, kind);
-}
-
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') ? rel : path;
 }
 
 async function writeDurable(path: string, data: Uint8Array | string): Promise<void> {
@@ -235,23 +235,4 @@ export function assertCompatible(ckpt: LoadedCheckpoint, config: DsiConfig, corp
   if (diffs.length > 0) {
     throw new UserError(`checkpoint ${shown(ckpt.dir)} does not match the current config/data:\n  ${diffs.join('\n  ')}`);
   }
-}
-
-/** The run whose `last` checkpoint was written most recently (for `--resume latest`). */
-export async function latestRun(root = CHECKPOINTS_DIR): Promise<string> {
-  const { readdir } = await import('node:fs/promises');
-  let best: { run: string; mtime: number } | null = null;
-  const runs = existsSync(root) ? await readdir(root, { withFileTypes: true }) : [];
-  for (const d of runs) {
-    if (!d.isDirectory() || d.name.startsWith('.')) continue;
-    for (const kind of ['last', '.old-last']) {
-      const manifest = join(root, d.name, kind, 'checkpoint.json');
-      if (!existsSync(manifest)) continue;
-      const mtime = (await stat(manifest)).mtimeMs;
-      if (!best || mtime > best.mtime) best = { run: d.name, mtime };
-      break;
-    }
-  }
-  if (!best) throw new UserError(`--resume latest: no run with a checkpoint in ${shown(root)}/`);
-  return best.run;
 }

@@ -1,0 +1,108 @@
+/**
+ * Which run a command means: a fresh name, `latest`, the run to resume, or the run to branch from
+ * (`dsi train --from`), with the config it continues under.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { loadConfig } from '../config/load.ts';
+import type { DsiConfig } from '../config/schema.ts';
+import { UserError } from '../runtime/errors.ts';
+import { shownPath as shown, type Log } from '../runtime/log.ts';
+import { assertRunName, CHECKPOINTS_DIR, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
+import { configForRun, trainingChanges } from './config.ts';
+
+/** `<config-name>-<yyyymmdd-hhmmss>` in local time. */
+export function defaultRunName(configFile: string | null, now = new Date()): string {
+  const name = configFile ? basename(configFile).replace(/\.ya?ml$/i, '') : 'default';
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `${name}-${stamp}`.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** The run whose `last` checkpoint was written most recently (for `--resume latest`). */
+export async function latestRun(root = CHECKPOINTS_DIR): Promise<string> {
+  let best: { run: string; mtime: number } | null = null;
+  const runs = existsSync(root) ? await readdir(root, { withFileTypes: true }) : [];
+  for (const d of runs) {
+    if (!d.isDirectory() || d.name.startsWith('.')) continue;
+    for (const kind of ['last', '.old-last']) {
+      const manifest = join(root, d.name, kind, 'checkpoint.json');
+      if (!existsSync(manifest)) continue;
+      const mtime = (await stat(manifest)).mtimeMs;
+      if (!best || mtime > best.mtime) best = { run: d.name, mtime };
+      break;
+    }
+  }
+  if (!best) throw new UserError(`--resume latest: no run with a checkpoint in ${shown(root)}/`);
+  return best.run;
+}
+
+/** A run to evaluate: by name, or the one trained most recently (`latest` or none given). */
+export async function resolveRunName(run: string | undefined, root: string): Promise<string> {
+  if (run && run !== 'latest') return run;
+  try {
+    return await latestRun(root);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`no trained run in ${shown(root)}/: \`dsi train --config configs/quickstart.yaml\` trains one`);
+    throw e;
+  }
+}
+
+export interface TrainingRunRequest {
+  configFile?: string | null;
+  overrides?: string[];
+  run?: string;
+  /** undefined: a fresh run. '' (bare --resume): continue --run. 'latest' or a run name. */
+  resume?: string;
+  /**
+   * Branch: a new run whose phase 2 starts from another run's indexing checkpoint (phase 1 is
+   * not trained again), e.g. to compare phase-2 settings on one memorised index.
+   */
+  from?: string;
+}
+
+export interface ResolvedTrainingRun {
+  runName: string;
+  config: DsiConfig;
+  /** The verified checkpoint to continue from: the run's `last`, or the source's `indexing` for a branch. */
+  resumeFrom: LoadedCheckpoint | null;
+  /** Set for a branch: the run it starts from. */
+  branchedFrom?: string;
+}
+
+/** The three ways `dsi train` starts: fresh, --resume, or --from (a branch). */
+export async function resolveTrainingRun(req: TrainingRunRequest, root: string, log: Log): Promise<ResolvedTrainingRun> {
+  const overrides = req.overrides ?? [];
+  const changes = { configFile: req.configFile ?? null, overrides };
+  if (req.from !== undefined && req.resume !== undefined) throw new UserError('--from starts a new run and --resume continues one: use one of them');
+  if (req.from !== undefined) {
+    const branchedFrom = req.from === 'latest' ? await latestRun(root) : req.from;
+    const resumeFrom = await loadCheckpoint(branchedFrom, 'indexing', root);
+    const config = configForRun(resumeFrom.config, changes);
+    for (const line of trainingChanges(resumeFrom.config, config, `in "${branchedFrom}"`)) log(`note: ${line}`);
+    const runName = req.run ?? `${branchedFrom}-branch-${defaultRunName(null).slice('default-'.length)}`;
+    assertRunName(runName);
+    if (existsSync(join(root, runName))) throw new UserError(`run "${runName}" already has checkpoints in ${join(root, runName)}: pick another --run`);
+    return { runName, config, resumeFrom, branchedFrom };
+  }
+  if (req.resume !== undefined) {
+    const asked = req.resume === '' ? req.run : req.resume;
+    if (!asked) throw new UserError('--resume needs a run: --resume latest, --resume NAME, or --resume with --run NAME');
+    if (req.run && req.resume !== '' && req.run !== req.resume) {
+      throw new UserError(`--resume ${req.resume} and --run ${req.run} name different runs`);
+    }
+    const runName = asked === 'latest' ? await latestRun(root) : asked;
+    const resumeFrom = await loadCheckpoint(runName, 'last', root);
+    const config = configForRun(resumeFrom.config, changes);
+    for (const line of trainingChanges(resumeFrom.config, config)) log(`note: ${line}`);
+    return { runName, config, resumeFrom };
+  }
+  const loaded = loadConfig(req.configFile ?? null, overrides);
+  const runName = req.run ?? defaultRunName(loaded.file);
+  assertRunName(runName);
+  if (existsSync(join(root, runName))) {
+    throw new UserError(`run "${runName}" already has checkpoints in ${join(root, runName)}: continue it with --resume --run ${runName}, or pick another --run`);
+  }
+  return { runName, config: loaded.config, resumeFrom: null };
+}
