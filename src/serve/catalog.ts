@@ -60,10 +60,10 @@ export function listRuns(roots: StoreRoots): RunSummary[] {
   });
 }
 
-/** The plots of a run: regular .png files directly in experiments/<run>/plots (no links). */
+/** The plots of a run: regular .png files directly in experiments/<run>/plots (no links, and plots/ itself no link). */
 export async function plotNames(run: StoredRun): Promise<string[]> {
   const dir = join(run.dir, STORE_FILES.plots);
-  if (!existsSync(dir)) return [];
+  if (!existsSync(dir) || !(await lstat(dir)).isDirectory()) return []; // plots/ as a link to elsewhere is not the run's
   const names: string[] = [];
   for (const d of await readdir(dir, { withFileTypes: true })) if (d.isFile() && SAFE_PNG.test(d.name)) names.push(d.name);
   return names.sort();
@@ -71,18 +71,19 @@ export async function plotNames(run: StoredRun): Promise<string[]> {
 
 const SAFE_PNG = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.png$/;
 
-/** A plot's bytes, after checking the name, that it is a regular file, and that its real path is inside the run's plots/. */
+/**
+ * A plot's bytes, after checking the name, that it is a regular file (not a link), and that its
+ * real path is inside the run's real folder's plots/ (so neither the file nor plots/ may point out).
+ */
 export async function plotFile(run: StoredRun, name: string): Promise<Buffer> {
-  if (!SAFE_PNG.test(name)) throw new NotFound(`no plot "${name}"`);
-  const dir = join(run.dir, STORE_FILES.plots);
-  const path = join(dir, name);
+  const missing = new NotFound(`no plot "${name}"`);
+  if (!SAFE_PNG.test(name)) throw missing;
+  const path = join(run.dir, STORE_FILES.plots, name);
   try {
-    const info = await lstat(path);
-    const realDir = await realpath(dir);
-    if (!info.isFile() || !(await realpath(path)).startsWith(realDir + sep)) throw new NotFound(`no plot "${name}"`);
-  } catch (e) {
-    if (e instanceof NotFound) throw e;
-    throw new NotFound(`no plot "${name}"`);
+    const inside = join(await realpath(run.dir), STORE_FILES.plots) + sep;
+    if (!(await lstat(path)).isFile() || !(await realpath(path)).startsWith(inside)) throw missing;
+  } catch {
+    throw missing;
   }
   return readFile(path);
 }

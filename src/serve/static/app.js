@@ -163,7 +163,8 @@ async function queriesView(gen, name, params) {
   const k = params.get('k') || '';
   const selected = params.get('q');
   const go = (changes) => {
-    const next = new URLSearchParams(params);
+    // From the URL as it is now: the selected query may have changed since this view was drawn.
+    const next = new URLSearchParams(location.hash.split('?')[1] || '');
     for (const [key, v] of Object.entries(changes)) (v ? next.set(key, v) : next.delete(key));
     location.hash = `#/run/${enc(name)}/queries?${next}`;
   };
