@@ -186,7 +186,8 @@ export class RunSession {
   async rank(model: ModelKind, entries: readonly QueryEntry[], k: number, priority: 'interactive' | 'background'): Promise<RankedList[]> {
     if (!this.models.some((m) => m.kind === model)) throw new UserError(`run ${this.run} has no ${model} model (it has: ${this.models.map((m) => m.kind).join(', ')})`);
     const cacheKey = (e: QueryEntry) => `${model}|${k}|${e.key}`;
-    const missing = entries.filter((e) => !this.results.has(cacheKey(e)));
+    // A query someone is looking at does not wait for a background chunk that happens to hold it.
+    const missing = entries.filter((e) => !(priority === 'interactive' ? this.done.has(cacheKey(e)) : this.results.has(cacheKey(e))));
     const size = this.corpus.imageSize;
     const per = size * size * 3;
     for (let first = 0; first < missing.length; first += BATCH) {
