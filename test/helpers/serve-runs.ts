@@ -5,11 +5,10 @@
  */
 import { join } from 'node:path';
 import { loadOrBuildBovwIndex } from '../../src/bovw/index.ts';
-import { PROJECT_ROOT } from '../../src/config/load.ts';
+import { loadConfig, PROJECT_ROOT } from '../../src/config/load.ts';
 import { prepareCorpus } from '../../src/data/corpus.ts';
 import { runEvaluation } from '../../src/eval/evaluate.ts';
 import { launchTraining } from '../../src/train/launch.ts';
-import { loadConfig } from '../../src/config/load.ts';
 
 export const SAMPLES = join(PROJECT_ROOT, 'data', 'samples');
 
@@ -31,12 +30,17 @@ export function rootsIn(dir: string): ServeRoots {
   return { experimentsDir: join(dir, 'experiments'), checkpointsDir: join(dir, 'checkpoints'), cacheRoot: join(dir, 'cache') };
 }
 
-/** Trains `names[0]` (both phases), branches the others from it with a different phase 2, builds BoVW, evaluates all. */
-export async function trainSampleRuns(roots: ServeRoots, names: string[]): Promise<void> {
+/**
+ * Trains `names[0]` (both phases), branches the others from it with a different phase 2, builds
+ * BoVW, evaluates all. `more` are further `section.key=value` settings (the screenshot script
+ * trains a larger run).
+ */
+export async function trainSampleRuns(roots: ServeRoots, names: string[], more: string[] = []): Promise<void> {
+  const settings = [...SAMPLE_SETTINGS, ...more];
   const common = { ...roots, backend: 'wasm' as const, log: () => {} };
-  await launchTraining({ ...common, overrides: SAMPLE_SETTINGS, run: names[0] });
+  await launchTraining({ ...common, overrides: settings, run: names[0] });
   for (const name of names.slice(1)) await launchTraining({ ...common, from: names[0], run: name, overrides: ['train.index_replay=1'] });
-  const { config } = loadConfig(null, SAMPLE_SETTINGS);
+  const { config } = loadConfig(null, settings);
   const corpus = await prepareCorpus(config.data, { cacheRoot: roots.cacheRoot });
   await loadOrBuildBovwIndex(corpus, config.bovw);
   for (const name of names) await runEvaluation({ ...common, run: name, protocol: 'both' });
