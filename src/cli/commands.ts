@@ -6,6 +6,7 @@ import { evalCommand } from './eval.ts';
 import { searchCommand } from './search.ts';
 import { bovwCommand } from './bovw.ts';
 import { runsCommand } from './runs.ts';
+import { serveCommand } from './serve.ts';
 
 /** Every `dsi` command, one file each. */
 export const commands = [
@@ -15,6 +16,7 @@ export const commands = [
   searchCommand,
   bovwCommand,
   runsCommand,
+  serveCommand,
   benchCommand,
   configCommand,
 ];
