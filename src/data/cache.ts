@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../config/load.ts';
+import { cacheRoot as defaultCacheRoot } from '../runtime/paths.ts';
 import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { Corpus, CorpusSummary, ImageRecord, SkippedFile } from './types.ts';
@@ -16,8 +16,6 @@ import type { Corpus, CorpusSummary, ImageRecord, SkippedFile } from './types.ts
 /** Bump when the manifest or the pixel layout changes meaning: old caches then simply miss. */
 export const CACHE_FORMAT = 1;
 
-/** data/cache under the project; DSI_CACHE_DIR moves it (a bigger disk, or a test's temp folder). */
-export const DEFAULT_CACHE_ROOT = process.env.DSI_CACHE_DIR ? resolve(process.env.DSI_CACHE_DIR) : join(PROJECT_ROOT, 'data', 'cache');
 
 export interface Manifest {
   format: number;
@@ -128,7 +126,7 @@ export async function readCache(dir: string): Promise<{ corpus: Corpus; manifest
 }
 
 /** For later stages that only know the hash a checkpoint or run recorded. */
-export async function loadCorpusByHash(hash: string, cacheRoot: string = DEFAULT_CACHE_ROOT): Promise<Corpus> {
+export async function loadCorpusByHash(hash: string, cacheRoot: string = defaultCacheRoot()): Promise<Corpus> {
   if (!/^[0-9a-f]{6,64}$/.test(hash)) throw new UserError(`"${hash}" is not a corpus hash (expected hex digits)`);
   const dir = cacheDirFor(cacheRoot, hash);
   const found = await readCache(dir);

@@ -1,6 +1,7 @@
 import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
-import { CACHE_FORMAT, cacheDirFor, corpusHash, DEFAULT_CACHE_ROOT, readCache, writeCache, type Manifest } from './cache.ts';
+import { cacheRoot as defaultCacheRoot } from '../runtime/paths.ts';
+import { CACHE_FORMAT, cacheDirFor, corpusHash, readCache, writeCache, type Manifest } from './cache.ts';
 import { decodeSelection } from './decode-selection.ts';
 import { idLengthFor } from './ids.ts';
 import { planSelection } from './select.ts';
@@ -16,7 +17,7 @@ export { loadCorpusByHash } from './cache.ts';
  */
 
 export interface PrepareOptions {
-  /** Where cache folders live (default data/cache under the project). */
+  /** Where cache folders live (default: runtime/paths.ts cacheRoot(), data/cache under the output root). */
   cacheRoot?: string;
   /** Rebuild even when a complete cache exists. */
   force?: boolean;
@@ -33,7 +34,7 @@ export interface PreparedCorpus extends Corpus {
 
 export async function prepareCorpus(data: DataConfig, opts: PrepareOptions = {}): Promise<PreparedCorpus> {
   const started = Date.now();
-  const cacheRoot = opts.cacheRoot ?? DEFAULT_CACHE_ROOT;
+  const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
   const source = await openSource(data, cacheRoot);
   const hash = corpusHash(data, source.identity);
   if (!opts.force) {

@@ -13,7 +13,8 @@ import { UserError } from '../runtime/errors.ts';
 import { logToStderr, type Log } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { openRun, type RunOptions } from '../runs/open.ts';
-import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
+import { createTracker } from '../track/tracker.ts';
+import { experimentsRoot } from '../runtime/paths.ts';
 import type { Corpus } from '../types.ts';
 import { indexingAccuracyAtK } from './metrics.ts';
 import { fullProtocol, referenceProtocol } from './protocols.ts';
@@ -63,7 +64,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   const rankers: Ranker[] = [];
   const bovw = opts.skipBovw ? null : await bovwRanker(corpus, config.bovw);
   if (bovw) rankers.push(bovw);
-  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config ${runConfigHint(opts.experimentsDir ?? EXPERIMENTS_DIR, runName)}\` builds it`);
+  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config ${runConfigHint(opts.experimentsDir ?? experimentsRoot(), runName)}\` builds it`);
   rankers.push(vitRanker('zero-shot', opened.indexing, corpus, config.decode));
   if (opened.retrieval) rankers.push(vitRanker('fine-tuned', opened.retrieval, corpus, config.decode));
 
@@ -110,11 +111,11 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
     notes,
   };
   const markdown = renderMarkdown(report);
-  const dir = join(opts.experimentsDir ?? EXPERIMENTS_DIR, runName);
+  const dir = join(opts.experimentsDir ?? experimentsRoot(), runName);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'eval.json'), JSON.stringify(report, null, 1) + '\n');
   await writeFile(join(dir, 'eval.md'), markdown);
-  await createTracker(runName, opts.experimentsDir ?? EXPERIMENTS_DIR, { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
+  await createTracker(runName, opts.experimentsDir ?? experimentsRoot(), { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
   return { report, markdown, dir };
 }
 

@@ -12,7 +12,8 @@ import { initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
 import { logToStderr, shownPath as shown, type Log } from '../runtime/log.ts';
 import type { Corpus } from '../types.ts';
-import { assertCompatible, CHECKPOINTS_DIR, loadCheckpoint, modelShapeOf, type LoadedCheckpoint } from './checkpoint.ts';
+import { checkpointsRoot } from '../runtime/paths.ts';
+import { assertCompatible, loadCheckpoint, modelShapeOf, type LoadedCheckpoint } from './checkpoint.ts';
 import { configForRun, EVAL_SECTIONS } from './config.ts';
 import { resolveRunName } from './resolve.ts';
 
@@ -41,7 +42,7 @@ export interface OpenedRun {
 
 export async function openRun(opts: RunOptions): Promise<OpenedRun> {
   const log = opts.log ?? logToStderr;
-  const root = opts.checkpointsDir ?? CHECKPOINTS_DIR;
+  const root = opts.checkpointsDir ?? checkpointsRoot();
   const runName = await resolveRunName(opts.run, root);
   if (!existsSync(join(root, runName))) {
     throw new UserError(`no run "${runName}" in ${shown(root)}/: train it with \`dsi train --config <config> --run ${runName}\``);
