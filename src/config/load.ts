@@ -110,7 +110,12 @@ export function validateConfig(raw: unknown, file: string | null = null, overrid
   const origin = (key: string) => (overridden.has(key) ? ' (from --set)' : file ? ` (in ${file})` : '');
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => describeIssue(issue, raw) + origin(issue.path.slice(0, 2).map(String).join('.')));
+    const lines = result.error.issues.flatMap((issue) =>
+      // An unknown key's issue sits on its section ("data"), naming the keys: blame each key on its own origin.
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((k) => describeIssue({ ...issue, keys: [k] }, raw) + origin([...issue.path.map(String), k].slice(0, 2).join('.')))
+        : [describeIssue(issue, raw) + origin(issue.path.slice(0, 2).map(String).join('.'))],
+    );
     throw new ConfigError(`invalid config:\n  ${lines.join('\n  ')}`);
   }
   const problems = crossKeyProblems(result.data);

@@ -1,7 +1,8 @@
 import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
+import { logToStderr, type Log } from '../runtime/log.ts';
 import { cacheRoot as defaultCacheRoot } from '../runtime/paths.ts';
-import { CACHE_FORMAT, cacheDirFor, corpusHash, readCache, writeCache, type Manifest } from './cache.ts';
+import { CacheDamaged, CACHE_FORMAT, cacheDirFor, corpusHash, readCache, writeCache, type Manifest } from './cache.ts';
 import { decodeSelection } from './decode-selection.ts';
 import { idLengthFor } from './ids.ts';
 import { planSelection } from './select.ts';
@@ -21,6 +22,8 @@ export interface PrepareOptions {
   cacheRoot?: string;
   /** Rebuild even when a complete cache exists. */
   force?: boolean;
+  /** One-line notes (a damaged cache being rebuilt). Default: stderr. */
+  log?: Log;
 }
 
 export interface PreparedCorpus extends Corpus {
@@ -38,7 +41,13 @@ export async function prepareCorpus(data: DataConfig, opts: PrepareOptions = {})
   const source = await openSource(data, cacheRoot);
   const hash = corpusHash(data, source.identity);
   if (!opts.force) {
-    const found = await readCache(cacheDirFor(cacheRoot, hash));
+    let found = null;
+    try {
+      found = await readCache(cacheDirFor(cacheRoot, hash));
+    } catch (e) {
+      if (!(e instanceof CacheDamaged)) throw e;
+      (opts.log ?? logToStderr)(`note: ${e.message}; rebuilding it`);
+    }
     if (found) {
       return { ...found.corpus, reused: true, requestedImages: data.num_images, seconds: (Date.now() - started) / 1000 };
     }
@@ -137,6 +146,7 @@ async function buildCorpus(
     hash,
     createdAt: new Date().toISOString(),
     buildSeconds: (Date.now() - started) / 1000,
+    pixelsSha256: '', // set by writeCache from the bytes it writes
     source: { kind: data.source, identity: source.identity },
     data,
     imageSize: data.image_size,

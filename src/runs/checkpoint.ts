@@ -9,7 +9,7 @@
  * checkpoint or the new one, never a half-written one; on load every file is checked against the
  * manifest and a mismatch is refused with a UserError naming the file.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateConfig, ConfigError } from '../config/load.ts';
@@ -149,7 +149,7 @@ export async function loadCheckpoint(run: string, which: CheckpointKind, root = 
   if (!existsSync(dir)) {
     const interrupted = join(root, run, `.old-${which}`);
     if (existsSync(join(interrupted, 'checkpoint.json'))) dir = interrupted;
-    else if (!existsSync(join(root, run))) throw new UserError(`no run "${run}" in ${shown(root)}/ (see \`dsi runs\`)`);
+    else if (!existsSync(join(root, run)) || !statSync(join(root, run)).isDirectory()) throw new UserError(`no run "${run}" in ${shown(root)}/ (see \`dsi runs\`)`);
     else throw new UserError(`run "${run}" has no ${which} checkpoint (${shown(dir)} does not exist)`);
   }
   const where = shown(dir);

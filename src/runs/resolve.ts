@@ -16,7 +16,7 @@ import { configForRun, trainingChanges } from './config.ts';
 import { assertNotLocked } from './lock.ts';
 
 /**
- * `<config-name>-<yyyymmdd-hhmmss>-<4 hex>` in local time. The random suffix keeps the runs of a
+ * `<config-name>-<yyyymmdd-hhmmss>-<6 hex>` in local time. The random suffix keeps the runs of a
  * sweep started in a shell loop (several in one second) in folders of their own; names still
  * sort by time.
  */
@@ -24,7 +24,7 @@ export function defaultRunName(configFile: string | null, now = new Date()): str
   const name = configFile ? basename(configFile).replace(/\.ya?ml$/i, '') : 'default';
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-  return `${name}-${stamp}-${randomBytes(2).toString('hex')}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${name}-${stamp}-${randomBytes(3).toString('hex')}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** A run folder holds a run once it has a checkpoint; a lone `.lock` or `.tmp-*` left by a crash does not count. */
