@@ -8,7 +8,7 @@ export function withConfigOptions<T>(y: Argv<T>) {
     .option('config', {
       alias: 'c',
       type: 'string',
-      describe: `YAML config (e.g. imagenette.yaml, found in ./ or the package's configs/); default: configs/${DEFAULT_CONFIG}, the embedded data/samples`,
+      describe: `YAML config (e.g. imagenette.yaml, found in ./ or the package's configs/); train, data, bovw and config default to configs/${DEFAULT_CONFIG} (the embedded data/samples)`,
     })
     .option('set', {
       type: 'string',

@@ -17,7 +17,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   describe: 'Train the ViT DSI model (indexing, then retrieval fine-tuning), with checkpoints you can resume',
   builder: (y) =>
     withConfigOptions(y)
-      .option('run', { type: 'string', describe: 'Run name (default <config-name>-<yyyymmdd-hhmmss>)' })
+      .option('run', { type: 'string', describe: 'Run name (default <config-name>-<yyyymmdd-hhmmss>-<6 hex>)' })
       .option('resume', {
         type: 'string',
         describe: 'Continue an interrupted run from checkpoints/<run>/last: --resume latest, --resume NAME, or --resume with --run NAME',

@@ -15,7 +15,7 @@ import { logToStderr, type Log } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { openRun, type RunOptions } from '../runs/open.ts';
 import { createTracker } from '../track/tracker.ts';
-import { experimentsRoot } from '../runtime/paths.ts';
+import { assertWritable, experimentsRoot } from '../runtime/paths.ts';
 import type { Corpus } from '../types.ts';
 import { indexingAccuracyAtK } from './metrics.ts';
 import { fullProtocol, referenceProtocol } from './protocols.ts';
@@ -45,6 +45,7 @@ export interface EvalOutcome {
 
 export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   const log = opts.log ?? logToStderr;
+  assertWritable(opts.experimentsDir ?? experimentsRoot(), 'experiments');
   const opened = await openRun({ ...opts, log });
   const { config, corpus, runName } = opened;
   const protocol = opts.protocol ?? config.eval.protocol;
