@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/config/load.ts';
 import { SAMPLE_PHOTOS, sampleClasses } from './helpers/test-data.ts';
@@ -69,6 +69,7 @@ test('an unexpected error prints one line and where the full trace went (never a
   const trace = /full trace: (\S+)/.exec(lines[1])?.[1];
   assert.ok(trace && existsSync(trace), r.stderr);
   assert.match(readFileSync(trace, 'utf8'), /ENOTDIR[\s\S]*at /);
+  rmSync(trace);
 });
 
 test('`dsi config --keys | head -1` never fails with EPIPE', async () => {
