@@ -191,3 +191,21 @@ test('dsi train --resume: refuses a changed model, continues otherwise, and refu
   await assert.rejects(launchTraining({ ...common, from: 'cli', resume: 'cli' }), /--from starts a new run and --resume continues one/);
   await assert.rejects(launchTraining({ ...common, from: 'cli', run: 'y', overrides: ['model.ffn_dim=128'] }), /model\.ffn_dim: checkpoint 64, config 128/);
 });
+
+test('a checkpoint write that fails (a full disk) removes its half-written temp folder and keeps the previous checkpoint', async () => {
+  const root = join(dirs.path, 'failing-write');
+  const data = {
+    config: tinyConfig(),
+    corpusHash: 'tinycorpus0001',
+    shape: { imageSize: 32, idLength: 2 },
+    backend: 'wasm',
+    engine: { weights: [{ name: 'w', shape: [2], dtype: 'float32', data: new Float32Array([1, 2]) }], optimizer: [], step: 1 },
+    trainer: initialTrainerState(1),
+  } as unknown as CheckpointData;
+  await saveCheckpoint('r', 'last', data, root);
+  // A write error in the middle of the folder (here: a tensor that cannot be packed).
+  const broken = { ...data, engine: { ...data.engine, optimizer: null } } as unknown as CheckpointData;
+  await assert.rejects(saveCheckpoint('r', 'last', broken, root));
+  assert.deepEqual(readdirSync(join(root, 'r')).filter((n) => n.startsWith('.tmp-')), []);
+  assert.equal((await loadCheckpoint('r', 'last', root)).engine.step, 1);
+});

@@ -7,6 +7,7 @@ import type { DsiConfig } from '../src/config/schema.ts';
 import type { Corpus } from '../src/data/types.ts';
 import { runEvaluation, type EvalOptions } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
+import { fileQueries } from '../src/eval/queries.ts';
 import { loadOrBuildBovwIndex } from '../src/bovw/bovw-index.ts';
 import { loadConfig, PROJECT_ROOT } from '../src/config/load.ts';
 import { prepareCorpus } from '../src/data/corpus.ts';
@@ -65,6 +66,13 @@ describe('dsi eval', () => {
     }
   });
 
+  it('records which checkpoint (phase, epoch) each ViT row was read from', () => {
+    const ckpts = both.report.checkpoints ?? [];
+    assert.deepEqual(ckpts.map((c) => [c.model, c.kind, c.phase]), [['zero-shot', 'indexing', 'indexing'], ['fine-tuned', 'retrieval', 'retrieval']]);
+    for (const c of ckpts) assert.ok(Number.isInteger(c.epoch) && Number.isInteger(c.step) && c.created, JSON.stringify(c));
+    assert.match(both.markdown, /Checkpoints: zero-shot = indexing \(indexing epoch \d+/);
+  });
+
   it('measures IA@K correctly: a model that memorised its images has IA@1 = 1', () => {
     assert.deepEqual(both.report.models[0].ia, { 'IA@1': 1, 'IA@5': 1 });
   });
@@ -109,15 +117,28 @@ describe('dsi eval', () => {
     }
     writeFileSync(join(dir, first, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]));
     mkdirSync(join(dir, 'n99999999'));
-    const { report } = await evaluate({ run: 'full', protocol: 'full', queriesDir: dir });
+    const own = ['eval.json', 'eval.md', 'summary.json'].map((f) => readFileSync(join(both.dir, f), 'utf8'));
+    const { report, files } = await evaluate({ run: 'full', protocol: 'full', queriesDir: dir });
+    // One result per query set: the run's own eval.json / eval.md / summary.json (its test-split result) stay.
+    assert.deepEqual(['eval.json', 'eval.md', 'summary.json'].map((f) => readFileSync(join(both.dir, f), 'utf8')), own);
+    assert.equal(files.length, 2);
+    assert.match(files[0], /eval-queries-outside-[0-9a-f]{6}\.json$/);
+    assert.equal((JSON.parse(readFileSync(files[0], 'utf8')) as EvalReport).querySet.count, 4);
     assert.equal(report.querySet.count, 4);
     assert.equal(report.querySet.skipped, 1);
     assert.ok(report.notes.some((n) => n.includes('n99999999')));
     assert.ok(report.models.every((m) => m.full?.queries === 4 && m.fullAllQueries === null));
   });
 
+  it('dsi search refuses what is not a regular file (/dev/zero would be read without end) and says when it is a folder', async () => {
+    await assert.rejects(fileQueries(['/dev/zero'], corpus), (e: Error) => e instanceof UserError && /\/dev\/zero is not a regular file/.test(e.message));
+    await assert.rejects(fileQueries([IMAGENETTE], corpus), (e: Error) => e instanceof UserError && /is a folder, not an image/.test(e.message));
+  });
+
   it('explains missing pieces with the command that creates them', async () => {
     await assert.rejects(evaluate({ run: 'nope' }), (e: Error) => e instanceof UserError && /dsi train --config/.test(e.message));
+    writeFileSync(join(roots.checkpointsDir, 'README.md'), '# checkpoints\n');
+    await assert.rejects(evaluate({ run: 'README.md' }), (e: Error) => e instanceof UserError && /no run "README\.md"/.test(e.message));
     await assert.rejects(evaluate({ run: 'unfinished' }), (e: Error) => e instanceof UserError && /dsi train --resume --run unfinished/.test(e.message));
     const { report } = await evaluate({ run: 'phase1', protocol: 'reference' });
     assert.deepEqual(report.models.map((m) => m.kind), ['zero-shot']);

@@ -196,3 +196,9 @@ test('the dsi runs CLI is wired: list --json and compare --json from bin/dsi.js'
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /run "nope" not found|WANDB_API_KEY is not set/);
 });
+
+test('experiments/README.md is never taken for a run', async () => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'README.md'), '# the run store\n');
+  await assert.rejects(runsCompareText(dir, ['README.md', 'other'], {}), /run "README\.md" not found/);
+});

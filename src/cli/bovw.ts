@@ -3,6 +3,7 @@ import { loadOrBuildBovwIndex } from '../bovw/bovw-index.ts';
 import { quickEvaluate } from '../eval/bovw-quick-eval.ts';
 import { prepareCorpus } from '../data/corpus.ts';
 import { configFromArgs, withConfigOptions, type ConfigArgs } from './options.ts';
+import { assertWritable, cacheRoot } from '../runtime/paths.ts';
 
 interface Args extends ConfigArgs {
   rebuild?: boolean;
@@ -31,6 +32,7 @@ export const bovwCommand: CommandModule<object, Args> = {
       ) as never,
   handler: async (args) => {
     const { config } = configFromArgs(args);
+    assertWritable(cacheRoot(), 'data cache');
     const corpus = await prepareCorpus(config.data);
     const index = await loadOrBuildBovwIndex(corpus, config.bovw, { rebuild: args.rebuild });
     const s = index.stats;

@@ -14,7 +14,11 @@ export const configCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withConfigOptions(y)
       .option('keys', { type: 'boolean', describe: 'List every config key with its type, default and help' })
-      .option('json', { type: 'boolean', describe: 'Print JSON instead of YAML' }) as never,
+      .option('json', { type: 'boolean', describe: 'Print JSON instead of YAML' })
+      .epilog(
+        'Key defaults (--keys) are the reference experiment\'s hyper-parameters (configs/imagenette.yaml). ' +
+          'Without --config, dsi config, data, bovw and train read configs/quickstart.yaml, the embedded data/samples.',
+      ) as never,
   handler: (args) => {
     if (args.keys) {
       const docs = describeKeys();

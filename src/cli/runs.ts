@@ -1,10 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
-import { EXPERIMENTS_DIR } from '../track/tracker.ts';
+import { experimentsRoot } from '../runtime/paths.ts';
 import { runsCompareText, runsListText, runsSyncText } from '../track/commands.ts';
 import type { WandbEnv } from '../track/wandb/sink.ts';
 
 const dirOption = <T>(y: Argv<T>) =>
-  y.option('experiments', { type: 'string', default: EXPERIMENTS_DIR, describe: 'The local run store', defaultDescription: 'experiments/' });
+  y.option('experiments', { type: 'string', describe: 'The local run store', defaultDescription: 'experiments/ under the output root' });
 
 export const runsCommand: CommandModule = {
   command: 'runs <command>',
@@ -15,7 +15,7 @@ export const runsCommand: CommandModule = {
         command: 'list',
         describe: 'One line per run: date, dataset, DB size, IDs, phases done, IA@1, MAP@10, R@100',
         builder: (a) => dirOption(a).option('json', { type: 'boolean', default: false, describe: 'JSON for scripts' }),
-        handler: (a) => void process.stdout.write(runsListText(a.experiments as string, a.json as boolean)),
+        handler: (a) => void process.stdout.write(runsListText((a.experiments as string | undefined) ?? experimentsRoot(), a.json as boolean)),
       })
       .command({
         command: 'compare <runs..>',
@@ -26,7 +26,7 @@ export const runsCommand: CommandModule = {
             .option('json', { type: 'boolean', default: false, describe: 'JSON for scripts' })
             .option('png', { type: 'string', describe: 'Also write the overlaid training curves to this PNG' }),
         handler: async (a) => {
-          process.stdout.write(await runsCompareText(a.experiments as string, a.runs as string[], { json: a.json as boolean, png: a.png as string | undefined }));
+          process.stdout.write(await runsCompareText((a.experiments as string | undefined) ?? experimentsRoot(), a.runs as string[], { json: a.json as boolean, png: a.png as string | undefined }));
         },
       })
       .command({
@@ -34,7 +34,7 @@ export const runsCommand: CommandModule = {
         describe: 'Upload a local run (offline or never tracked) to W&B: needs WANDB_API_KEY (WANDB_BASE_URL, WANDB_PROJECT, WANDB_ENTITY respected)',
         builder: (a) => dirOption(a).positional('run', { type: 'string', demandOption: true }),
         handler: async (a) => {
-          process.stdout.write(await runsSyncText(a.experiments as string, a.run as string, process.env as WandbEnv));
+          process.stdout.write(await runsSyncText((a.experiments as string | undefined) ?? experimentsRoot(), a.run as string, process.env as WandbEnv));
         },
       })
       .demandCommand(1, 'Name a runs command: list, compare or sync.'),

@@ -5,7 +5,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, join, relative, resolve } from 'node:path';
 import type { DsiConfig } from '../config/schema.ts';
 import { datasetLabel } from '../data/dataset-label.ts';
 import { queriesOf } from '../data/types.ts';
@@ -13,14 +14,16 @@ import { UserError } from '../runtime/errors.ts';
 import { logToStderr, type Log } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { openRun, type RunOptions } from '../runs/open.ts';
-import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
+import { createTracker } from '../track/tracker.ts';
+import { assertWritable, experimentsRoot } from '../runtime/paths.ts';
 import type { Corpus } from '../types.ts';
 import { indexingAccuracyAtK } from './metrics.ts';
 import { fullProtocol, referenceProtocol } from './protocols.ts';
 import { corpusQueries, folderQueries, indexedQueries, type QuerySet } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
 import { renderMarkdown } from './report.ts';
-import type { EvalReport, ModelReport, RankedQuery } from './types.ts';
+import type { EvalReport, EvaluatedCheckpoint, ModelReport, RankedQuery } from './types.ts';
+import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
 
 export interface EvalOptions extends RunOptions {
   protocol?: 'reference' | 'full' | 'both';
@@ -36,10 +39,13 @@ export interface EvalOutcome {
   markdown: string;
   /** experiments/<run>/ */
   dir: string;
+  /** The files written: eval.{json,md}, or eval-queries-<set>.{json,md} for --queries. */
+  files: string[];
 }
 
 export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   const log = opts.log ?? logToStderr;
+  assertWritable(opts.experimentsDir ?? experimentsRoot(), 'experiments');
   const opened = await openRun({ ...opts, log });
   const { config, corpus, runName } = opened;
   const protocol = opts.protocol ?? config.eval.protocol;
@@ -63,7 +69,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   const rankers: Ranker[] = [];
   const bovw = opts.skipBovw ? null : await bovwRanker(corpus, config.bovw);
   if (bovw) rankers.push(bovw);
-  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config ${runConfigHint(opts.experimentsDir ?? EXPERIMENTS_DIR, runName)}\` builds it`);
+  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config ${runConfigHint(opts.experimentsDir ?? experimentsRoot(), runName)}\` builds it`);
   rankers.push(vitRanker('zero-shot', opened.indexing, corpus, config.decode));
   if (opened.retrieval) rankers.push(vitRanker('fine-tuned', opened.retrieval, corpus, config.decode));
 
@@ -107,15 +113,41 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
       seed: config.eval.seed,
     },
     models,
+    checkpoints: [evaluatedCheckpoint('zero-shot', opened.indexing), ...(opened.retrieval ? [evaluatedCheckpoint('fine-tuned', opened.retrieval)] : [])],
     notes,
   };
   const markdown = renderMarkdown(report);
-  const dir = join(opts.experimentsDir ?? EXPERIMENTS_DIR, runName);
+  const dir = join(opts.experimentsDir ?? experimentsRoot(), runName);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'eval.json'), JSON.stringify(report, null, 1) + '\n');
-  await writeFile(join(dir, 'eval.md'), markdown);
-  await createTracker(runName, opts.experimentsDir ?? EXPERIMENTS_DIR, { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
-  return { report, markdown, dir };
+  // The run's own result is its test split; each outside query set keeps a file of its own and
+  // stays out of summary.json (which `runs list`, `runs compare` and W&B read as the run's result).
+  const base = opts.queriesDir ? `eval-queries-${querySetSlug(opts.queriesDir)}` : 'eval';
+  await writeFile(join(dir, `${base}.json`), JSON.stringify(report, null, 1) + '\n');
+  await writeFile(join(dir, `${base}.md`), markdown);
+  if (!opts.queriesDir) {
+    await createTracker(runName, opts.experimentsDir ?? experimentsRoot(), { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
+  }
+  return { report, markdown, dir, files: [join(dir, `${base}.json`), join(dir, `${base}.md`)] };
+}
+
+/** `--queries ../photos/holiday` -> `holiday-3f2a1c`: the folder's name, and a digest of its full path so two `photos/` differ. */
+function querySetSlug(queriesDir: string): string {
+  const full = resolve(queriesDir);
+  const name = basename(full).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) || 'root';
+  return `${name}-${createHash('sha256').update(full).digest('hex').slice(0, 6)}`;
+}
+
+function evaluatedCheckpoint(model: EvaluatedCheckpoint['model'], ckpt: LoadedCheckpoint): EvaluatedCheckpoint {
+  const t = ckpt.trainer;
+  const indexing = ckpt.kind === 'indexing';
+  return {
+    model,
+    kind: indexing ? 'indexing' : 'retrieval',
+    phase: indexing ? 'indexing' : 'retrieval',
+    epoch: indexing ? (t.indexingEpochsRun ?? t.epoch) : t.epoch,
+    step: t.step,
+    created: ckpt.created,
+  };
 }
 
 async function evaluateRanker(

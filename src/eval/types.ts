@@ -74,5 +74,18 @@ export interface EvalReport {
   decode: { beamWidth: number; constrained: boolean; batchSize: number; backend: string };
   eval: { iaK: number[]; mapK: number; mapN: number; recallK: number; recallN: number; bootstrap: number; seed: number };
   models: ModelReport[];
+  /** The checkpoints the ViT rows were read from (a run still training changes them under eval's feet). */
+  checkpoints?: EvaluatedCheckpoint[];
   notes: string[];
+}
+
+export interface EvaluatedCheckpoint {
+  model: 'zero-shot' | 'fine-tuned';
+  kind: 'indexing' | 'retrieval';
+  /** The phase and epoch (1-based, within the phase) whose weights it holds. */
+  phase: 'indexing' | 'retrieval';
+  epoch: number;
+  step: number;
+  /** When the checkpoint was written. */
+  created: string;
 }

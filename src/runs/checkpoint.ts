@@ -9,17 +9,17 @@
  * checkpoint or the new one, never a half-written one; on load every file is checked against the
  * manifest and a mismatch is refused with a UserError naming the file.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT, validateConfig, ConfigError } from '../config/load.ts';
+import { validateConfig, ConfigError } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
 import { UserError } from '../runtime/errors.ts';
 import { shownPath as shown } from '../runtime/log.ts';
+import { checkpointsRoot } from '../runtime/paths.ts';
 import type { Corpus, EngineState, ModelShape, NamedArray, TrainerState } from '../types.ts';
 import { packTensors, sha256, unpackTensors, type TensorIndex } from './tensor-files.ts';
 
-export const CHECKPOINTS_DIR = join(PROJECT_ROOT, 'checkpoints');
 export const CHECKPOINT_FORMAT = 'dsi-checkpoint/1';
 export type CheckpointKind = 'indexing' | 'retrieval' | 'last';
 export const CHECKPOINT_KINDS: readonly CheckpointKind[] = ['indexing', 'retrieval', 'last'];
@@ -66,7 +66,7 @@ export function modelShapeOf(corpus: Pick<Corpus, 'imageSize' | 'idLength'>): Mo
   return { imageSize: corpus.imageSize, idLength: corpus.idLength };
 }
 
-export function checkpointDir(run: string, kind: CheckpointKind, root = CHECKPOINTS_DIR): string {
+export function checkpointDir(run: string, kind: CheckpointKind, root = checkpointsRoot()): string {
   assertRunName(run);
   return join(root, run, kind);
 }
@@ -82,13 +82,32 @@ async function writeDurable(path: string, data: Uint8Array | string): Promise<vo
 }
 
 /** Write one checkpoint folder atomically (temp folder + rename), replacing any previous one. */
-export async function saveCheckpoint(run: string, kind: CheckpointKind, data: CheckpointData, root = CHECKPOINTS_DIR): Promise<string> {
+export async function saveCheckpoint(run: string, kind: CheckpointKind, data: CheckpointData, root = checkpointsRoot()): Promise<string> {
   const target = checkpointDir(run, kind, root);
   const runDir = join(root, run);
   await mkdir(runDir, { recursive: true });
   const tmp = join(runDir, `.tmp-${kind}-${process.pid}-${Date.now()}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
+  try {
+    await writeCheckpointFolder(tmp, run, kind, data);
+  } catch (err) {
+    // A full disk must not stay full: the half-written folder goes (lockRun also sweeps those of dead processes).
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+
+  // rename() cannot replace a non-empty folder, so the old one steps aside first. A crash between
+  // the two renames leaves `.old-<kind>`, which loadCheckpoint falls back to.
+  const old = join(runDir, `.old-${kind}`);
+  await rm(old, { recursive: true, force: true });
+  if (existsSync(target)) await rename(target, old);
+  await rename(tmp, target);
+  await rm(old, { recursive: true, force: true });
+  return target;
+}
+
+async function writeCheckpointFolder(tmp: string, run: string, kind: CheckpointKind, data: CheckpointData): Promise<void> {
 
   const files: Record<string, Uint8Array> = {};
   const weights = packTensors(data.engine.weights);
@@ -115,15 +134,6 @@ export async function saveCheckpoint(run: string, kind: CheckpointKind, data: Ch
   }
   // The manifest goes last: a folder without one was never finished.
   await writeDurable(join(tmp, 'checkpoint.json'), json(manifest));
-
-  // rename() cannot replace a non-empty folder, so the old one steps aside first. A crash between
-  // the two renames leaves `.old-<kind>`, which loadCheckpoint falls back to.
-  const old = join(runDir, `.old-${kind}`);
-  await rm(old, { recursive: true, force: true });
-  if (existsSync(target)) await rename(target, old);
-  await rename(tmp, target);
-  await rm(old, { recursive: true, force: true });
-  return target;
 }
 
 function json(value: unknown): Uint8Array {
@@ -134,12 +144,12 @@ function json(value: unknown): Uint8Array {
  * Read and verify a checkpoint for eval/search/resume. Throws UserError when it is missing,
  * incomplete or damaged (naming the file), never returns a half-loaded one.
  */
-export async function loadCheckpoint(run: string, which: CheckpointKind, root = CHECKPOINTS_DIR): Promise<LoadedCheckpoint> {
+export async function loadCheckpoint(run: string, which: CheckpointKind, root = checkpointsRoot()): Promise<LoadedCheckpoint> {
   let dir = checkpointDir(run, which, root);
   if (!existsSync(dir)) {
     const interrupted = join(root, run, `.old-${which}`);
     if (existsSync(join(interrupted, 'checkpoint.json'))) dir = interrupted;
-    else if (!existsSync(join(root, run))) throw new UserError(`no run "${run}" in ${shown(root)}/ (see \`dsi runs\`)`);
+    else if (!existsSync(join(root, run)) || !statSync(join(root, run)).isDirectory()) throw new UserError(`no run "${run}" in ${shown(root)}/ (see \`dsi runs\`)`);
     else throw new UserError(`run "${run}" has no ${which} checkpoint (${shown(dir)} does not exist)`);
   }
   const where = shown(dir);

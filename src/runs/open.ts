@@ -3,7 +3,7 @@
  * checkpoints (indexing = zero-shot, retrieval = fine-tuned), the config they were trained with
  * (eval/decode/bovw keys may be changed by --config/--set), the backend and the corpus.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
@@ -12,7 +12,8 @@ import { initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
 import { logToStderr, shownPath as shown, type Log } from '../runtime/log.ts';
 import type { Corpus } from '../types.ts';
-import { assertCompatible, CHECKPOINTS_DIR, loadCheckpoint, modelShapeOf, type LoadedCheckpoint } from './checkpoint.ts';
+import { checkpointsRoot } from '../runtime/paths.ts';
+import { assertCompatible, loadCheckpoint, modelShapeOf, type LoadedCheckpoint } from './checkpoint.ts';
 import { configForRun, EVAL_SECTIONS } from './config.ts';
 import { resolveRunName } from './resolve.ts';
 
@@ -41,9 +42,9 @@ export interface OpenedRun {
 
 export async function openRun(opts: RunOptions): Promise<OpenedRun> {
   const log = opts.log ?? logToStderr;
-  const root = opts.checkpointsDir ?? CHECKPOINTS_DIR;
+  const root = opts.checkpointsDir ?? checkpointsRoot();
   const runName = await resolveRunName(opts.run, root);
-  if (!existsSync(join(root, runName))) {
+  if (!isFolder(join(root, runName))) {
     throw new UserError(`no run "${runName}" in ${shown(root)}/: train it with \`dsi train --config <config> --run ${runName}\``);
   }
   if (!existsSync(join(root, runName, 'indexing')) && !existsSync(join(root, runName, '.old-indexing'))) {
@@ -67,6 +68,11 @@ export async function openRun(opts: RunOptions): Promise<OpenedRun> {
   const corpus = await corpusFor(indexing, config, opts.cacheRoot, log);
   for (const ckpt of [indexing, retrieval]) if (ckpt) assertCompatible(ckpt, { ...config, model: ckpt.config.model }, corpus.hash, modelShapeOf(corpus));
   return { runName, config, corpus, backend, indexing, retrieval, notes };
+}
+
+/** checkpoints/README.md and other files beside the runs are never runs. */
+function isFolder(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
 }
 
 /** A config's corpus (and its settings) without any run: enough for BoVW, which trains nothing. */

@@ -2,26 +2,38 @@
  * Which run a command means: a fresh name, `latest`, the run to resume, or the run to branch from
  * (`dsi train --from`), with the config it continues under.
  */
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { loadConfig } from '../config/load.ts';
+import { loadConfigOrDefault } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
 import { UserError } from '../runtime/errors.ts';
 import { shownPath as shown, type Log } from '../runtime/log.ts';
-import { assertRunName, CHECKPOINTS_DIR, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
+import { checkpointsRoot } from '../runtime/paths.ts';
+import { assertRunName, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
 import { configForRun, trainingChanges } from './config.ts';
+import { assertNotLocked } from './lock.ts';
 
-/** `<config-name>-<yyyymmdd-hhmmss>` in local time. */
+/**
+ * `<config-name>-<yyyymmdd-hhmmss>-<6 hex>` in local time. The random suffix keeps the runs of a
+ * sweep started in a shell loop (several in one second) in folders of their own; names still
+ * sort by time.
+ */
 export function defaultRunName(configFile: string | null, now = new Date()): string {
   const name = configFile ? basename(configFile).replace(/\.ya?ml$/i, '') : 'default';
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-  return `${name}-${stamp}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${name}-${stamp}-${randomBytes(3).toString('hex')}`.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** A run folder holds a run once it has a checkpoint; a lone `.lock` or `.tmp-*` left by a crash does not count. */
+function hasCheckpoints(runDir: string): boolean {
+  return existsSync(runDir) && readdirSync(runDir).some((n) => n !== '.lock' && !n.startsWith('.tmp-'));
 }
 
 /** The run whose `last` checkpoint was written most recently (for `--resume latest`). */
-export async function latestRun(root = CHECKPOINTS_DIR): Promise<string> {
+export async function latestRun(root = checkpointsRoot()): Promise<string> {
   let best: { run: string; mtime: number } | null = null;
   const runs = existsSync(root) ? await readdir(root, { withFileTypes: true }) : [];
   for (const d of runs) {
@@ -83,7 +95,8 @@ export async function resolveTrainingRun(req: TrainingRunRequest, root: string, 
     for (const line of trainingChanges(resumeFrom.config, config, `in "${branchedFrom}"`)) log(`note: ${line}`);
     const runName = req.run ?? `${branchedFrom}-branch-${defaultRunName(null).slice('default-'.length)}`;
     assertRunName(runName);
-    if (existsSync(join(root, runName))) throw new UserError(`run "${runName}" already has checkpoints in ${join(root, runName)}: pick another --run`);
+    assertNotLocked(join(root, runName));
+    if (hasCheckpoints(join(root, runName))) throw new UserError(`run "${runName}" already has checkpoints in ${join(root, runName)}: pick another --run`);
     return { runName, config, resumeFrom, branchedFrom };
   }
   if (req.resume !== undefined) {
@@ -93,15 +106,18 @@ export async function resolveTrainingRun(req: TrainingRunRequest, root: string, 
       throw new UserError(`--resume ${req.resume} and --run ${req.run} name different runs`);
     }
     const runName = asked === 'latest' ? await latestRun(root) : asked;
+    assertRunName(runName);
+    assertNotLocked(join(root, runName));
     const resumeFrom = await loadCheckpoint(runName, 'last', root);
     const config = configForRun(resumeFrom.config, changes);
     for (const line of trainingChanges(resumeFrom.config, config)) log(`note: ${line}`);
     return { runName, config, resumeFrom };
   }
-  const loaded = loadConfig(req.configFile ?? null, overrides);
+  const loaded = loadConfigOrDefault(req.configFile, overrides, log);
   const runName = req.run ?? defaultRunName(loaded.file);
   assertRunName(runName);
-  if (existsSync(join(root, runName))) {
+  assertNotLocked(join(root, runName));
+  if (hasCheckpoints(join(root, runName))) {
     throw new UserError(`run "${runName}" already has checkpoints in ${join(root, runName)}: continue it with --resume --run ${runName}, or pick another --run`);
   }
   return { runName, config: loaded.config, resumeFrom: null };

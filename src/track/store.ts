@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PROJECT_ROOT } from '../config/load.ts';
@@ -95,7 +95,8 @@ export interface StoredRun {
 
 export function readRun(experimentsDir: string, name: string): StoredRun {
   const dir = join(experimentsDir, name);
-  if (!existsSync(dir)) {
+  // experiments/README.md (or any file beside the runs) is not a run.
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     const known = listRunNames(experimentsDir);
     throw new UserError(`run "${name}" not found in ${experimentsDir}/` + (known.length ? ` (runs: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''})` : ' (no runs yet)'));
   }

@@ -1,15 +1,13 @@
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { PROJECT_ROOT } from '../config/load.ts';
+import { experimentsRoot } from '../runtime/paths.ts';
 import { phaseCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
 import { gitCommit, readJsonIfExists, readMetrics, STORE_FILES, type RunRecord } from './store.ts';
 import { flattenConfig, runSummary } from './wandb/payload.ts';
 import { WandbSink, type WandbEnv } from './wandb/sink.ts';
 import type { EpochMetrics, Phase, RunStartInfo, RunTracker } from './types.ts';
-
-export const EXPERIMENTS_DIR = join(PROJECT_ROOT, 'experiments');
 
 export interface TrackerOptions {
   /** Where WANDB_* come from (tests pass their own). Default: process.env. */
@@ -26,7 +24,7 @@ const defaultWarn = (m: string) => process.stderr.write(`dsi: warning: ${m}\n`);
  * The run tracker: the local store experiments/<run>/ always (config.yaml, run.json,
  * metrics.jsonl, summary.json, plots/<phase>-curves.png), plus W&B when tracking.wandb allows.
  */
-export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR, options: TrackerOptions = {}): RunTracker {
+export function createTracker(runName: string, experimentsDir = experimentsRoot(), options: TrackerOptions = {}): RunTracker {
   const dir = join(experimentsDir, runName);
   const env = options.env ?? (process.env as WandbEnv);
   const warn = options.warn ?? defaultWarn;

@@ -19,11 +19,12 @@ import { UserError } from '../runtime/errors.ts';
 import { logToStderr, type Log } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { Rng } from '../runtime/rng.ts';
-import { assertCompatible, CHECKPOINTS_DIR, modelShapeOf, saveCheckpoint, type CheckpointKind, type LoadedCheckpoint } from '../runs/checkpoint.ts';
+import { assertCompatible, modelShapeOf, saveCheckpoint, type CheckpointKind, type LoadedCheckpoint } from '../runs/checkpoint.ts';
 import { lockRun } from '../runs/lock.ts';
 import { resolveTrainingRun, type ResolvedTrainingRun, type TrainingRunRequest } from '../runs/resolve.ts';
 import { seedBranchStore } from '../track/branch.ts';
-import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
+import { createTracker } from '../track/tracker.ts';
+import { assertWritable, cacheRoot, checkpointsRoot, experimentsRoot } from '../runtime/paths.ts';
 import type { EpochMetrics, RunTracker } from '../track/types.ts';
 import type { Corpus, TrainerState } from '../types.ts';
 import { batchCount, batchesOf, indexingItems, retrievalItems, validationItems, type BatchItem } from './batches.ts';
@@ -50,9 +51,13 @@ export interface LaunchResult extends TrainRunResult {
 
 export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult> {
   const log = opts.log ?? logToStderr;
-  const root = opts.checkpointsDir ?? CHECKPOINTS_DIR;
+  const root = opts.checkpointsDir ?? checkpointsRoot();
+  const experiments = opts.experimentsDir ?? experimentsRoot();
+  assertWritable(root, 'checkpoints');
+  assertWritable(experiments, 'experiments');
+  assertWritable(opts.cacheRoot ?? cacheRoot(), 'data cache');
   const resolved = await resolveTrainingRun(opts, root, log);
-  const lock = await lockRun(join(root, resolved.runName));
+  const lock = await lockRun(join(root, resolved.runName), log);
   try {
     return await trainResolvedRun(opts, resolved, root, log);
   } finally {
@@ -76,7 +81,7 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
   if (branchedFrom && resumeFrom) {
     // The branch owns a copy of the index it starts from, so `dsi eval` finds its zero-shot row.
     await saveCheckpoint(runName, 'indexing', { ...resumeFrom, config }, root);
-    seedBranchStore(opts.experimentsDir ?? EXPERIMENTS_DIR, branchedFrom, runName);
+    seedBranchStore(opts.experimentsDir ?? experimentsRoot(), branchedFrom, runName);
     log(`run: ${runName}, phase 2 from the indexing checkpoint of "${branchedFrom}" (${resumeFrom.trainer.indexingEpochsRun} epochs, exact-ID accuracy ${resumeFrom.trainer.indexingAccuracy?.toFixed(4)})`);
   } else if (resumeFrom) {
     if (resumeFrom.trainer.phase === 'done') {
@@ -139,7 +144,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const { config, corpus, tracker } = opts;
   const train = config.train;
   const log = opts.log ?? logToStderr;
-  const root = opts.checkpointsDir ?? CHECKPOINTS_DIR;
+  const root = opts.checkpointsDir ?? checkpointsRoot();
   const shape = modelShapeOf(corpus);
   const state: TrainerState = opts.resumeFrom ? { ...opts.resumeFrom.trainer } : initialTrainerState(train.seed);
   const rng = new Rng(0);
