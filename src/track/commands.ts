@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../runtime/errors.ts';
+import { jsonOutput } from '../runtime/json.ts';
 import { compareRuns, listRow } from './compare.ts';
 import { formatTable } from '../runtime/table.ts';
 import { compareCurvesSpec } from './plots/curves.ts';
@@ -12,7 +13,7 @@ import type { WandbEnv } from './wandb/sink.ts';
 /** The logic behind `dsi runs list|compare|sync`; returns the text to print. */
 export function runsListText(experimentsDir: string, json: boolean): string {
   const rows = listRunNames(experimentsDir).map((name) => listRow(readRun(experimentsDir, name)));
-  if (json) return JSON.stringify(rows, null, 2) + '\n';
+  if (json) return jsonOutput(rows);
   if (!rows.length) return `no runs in ${experimentsDir}/ yet (dsi train writes them)\n`;
   return formatTable(
     ['run', 'date', 'dataset', 'DB size', 'IDs', 'phases', 'IA@1', 'MAP@10', 'R@100'],
@@ -32,7 +33,7 @@ export async function runsCompareText(experimentsDir: string, names: string[], o
     await writeFile(path, await renderPng(compareCurvesSpec(withCurves.map((r) => ({ run: r.name, rows: r.metrics })))));
     out += opts.json ? '' : `curves: ${path}\n`;
   }
-  if (opts.json) return JSON.stringify({ ...cmp, ...(opts.png ? { png: resolve(opts.png) } : {}) }, null, 2) + '\n';
+  if (opts.json) return jsonOutput({ ...cmp, ...(opts.png ? { png: resolve(opts.png) } : {}) });
   const diffRows = Object.entries(cmp.config_diff).map(([k, v]) => [k, ...v]);
   out += diffRows.length ? `config keys that differ:\n${formatTable(['key', ...cmp.runs], diffRows)}` : 'configs are identical\n';
   const metricRows = Object.entries(cmp.metrics).map(([k, v]) => [k, ...v]);
