@@ -2,6 +2,8 @@ import type { CommandModule } from 'yargs';
 import { withConfigOptions, type ConfigArgs } from './options.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
 import { launchTraining } from '../train/train.ts';
+import { trainingSummary } from '../train/summary.ts';
+import { printNotice } from '../runtime/progress.ts';
 
 interface TrainArgs extends ConfigArgs {
   run?: string;
@@ -32,7 +34,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const controller = new AbortController();
     const onSigint = () => {
       if (controller.signal.aborted) process.exit(130);
-      process.stderr.write('\ndsi train: stopping after this step (Ctrl-C again to quit now); resume with --resume\n');
+      // The live bar is cleared and silenced first, or its next redraw would garble the notice.
+      printNotice('\ndsi train: stopping after this step (Ctrl-C again to quit now); resume with --resume');
       controller.abort();
     };
     process.on('SIGINT', onSigint);
@@ -47,14 +50,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         signal: controller.signal,
         stopAfterEpochs: args['stop-after-epochs'],
       });
-      const s = r.state;
-      const lines = [
-        `run ${r.runName} (${r.backend}): ${r.completed ? 'finished' : `stopped; continue with: dsi train --resume --run ${r.runName}`}`,
-        `  indexing: ${s.indexingEpochsRun ?? s.epoch} epochs, exact-ID accuracy ${s.indexingAccuracy?.toFixed(4) ?? 'n/a (phase not finished)'}`,
-        `  retrieval: best val loss ${s.bestValLoss?.toFixed(4) ?? 'n/a'} at epoch ${s.bestEpoch ?? 'n/a'}`,
-        `  training time ${s.wallTimeS.toFixed(1)} s, ${s.step} steps; checkpoints in ${r.checkpointsDir}`,
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
+      process.stdout.write(trainingSummary(r).join('\n') + '\n');
       if (controller.signal.aborted) process.exitCode = 130;
     } finally {
       process.off('SIGINT', onSigint);
