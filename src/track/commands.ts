@@ -16,8 +16,8 @@ export function runsListText(experimentsDir: string, json: boolean): string {
   if (json) return jsonOutput(rows);
   if (!rows.length) return `no runs in ${experimentsDir}/ yet (dsi train writes them)\n`;
   return formatTable(
-    ['run', 'date', 'dataset', 'DB size', 'IDs', 'phases', 'IA@1', 'MAP@10', 'R@100'],
-    rows.map((r) => [r.name, r.date, r.dataset, r.db_size, r.ids, r.phases_done, r.ia1, r.map10, r.recall100]),
+    ['run', 'status', 'date', 'dataset', 'DB size', 'IDs', 'phases', 'IA@1', 'MAP@10', 'R@100'],
+    rows.map((r) => [r.name, r.status, r.date, r.dataset, r.db_size, r.ids, r.phases_done, r.ia1, r.map10, r.recall100]),
   );
 }
 
@@ -36,9 +36,22 @@ export async function runsCompareText(experimentsDir: string, names: string[], o
   if (opts.json) return jsonOutput({ ...cmp, ...(opts.png ? { png: resolve(opts.png) } : {}) });
   const diffRows = Object.entries(cmp.config_diff).map(([k, v]) => [k, ...v]);
   out += diffRows.length ? `config keys that differ:\n${formatTable(['key', ...cmp.runs], diffRows)}` : 'configs are identical\n';
-  const metricRows = Object.entries(cmp.metrics).map(([k, v]) => [k, ...v]);
-  out += metricRows.length ? `\nmetrics:\n${formatTable(['metric', ...cmp.runs], metricRows)}` : '\nno metrics recorded yet\n';
+  const metricRows = Object.entries(cmp.metrics).map(([k, values]) => [k, ...values.map((v, i) => metricCell(v, cmp.intervals[k]?.[i] ?? null, cmp.deltas[k]?.[i] ?? null))]);
+  out += metricRows.length
+    ? `\nmetrics (training: the kept epoch of each phase; eval: mean [95% interval]; Δ vs ${cmp.runs[0]}):\n${formatTable(['metric', ...cmp.runs], metricRows)}`
+    : '\nno metrics recorded yet\n';
   return out;
+}
+
+const number = (v: number) => (Number.isInteger(v) ? String(v) : String(+v.toPrecision(3)));
+
+function metricCell(value: number | string | null, interval: [number, number] | null, delta: number | null): string {
+  if (value === null) return '-';
+  if (typeof value === 'string') return value;
+  let cell = number(value);
+  if (interval) cell += ` [${number(interval[0])}, ${number(interval[1])}]`;
+  if (delta !== null && delta !== 0) cell += ` (Δ ${delta > 0 ? '+' : ''}${number(delta)})`;
+  return cell;
 }
 
 export async function runsSyncText(experimentsDir: string, name: string, env: WandbEnv): Promise<string> {

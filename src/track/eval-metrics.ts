@@ -10,6 +10,8 @@ import { snakeCaseKeys } from '../runtime/json.ts';
 
 interface Estimate {
   mean?: unknown;
+  low?: unknown;
+  high?: unknown;
 }
 
 interface ModelEntry {
@@ -43,6 +45,25 @@ export function evalReportMetrics(report: unknown): Record<string, number> {
       put(`${p}/ref_Recall@${m.reference.recall_k}`, m.reference.recall);
     }
     put(`${p}/ms_per_query`, m.ms_per_query);
+  }
+  return out;
+}
+
+/** The 95% intervals [low, high] of the full protocol's metrics, under the same names. */
+export function evalReportIntervals(report: unknown): Record<string, [number, number]> {
+  const models = (snakeCaseKeys(report) as { models?: unknown } | null)?.models;
+  if (!Array.isArray(models)) return {};
+  const out: Record<string, [number, number]> = {};
+  const put = (name: string, e: Estimate | undefined) => {
+    if (typeof e?.low === 'number' && typeof e.high === 'number') out[name] = [e.low, e.high];
+  };
+  for (const m of models as ModelEntry[]) {
+    if (!m || typeof m.kind !== 'string' || !m.full) continue;
+    const p = `eval/${m.kind}`;
+    put(`${p}/MAP@${m.full.map_k}`, m.full.map);
+    put(`${p}/P@${m.full.map_k}`, m.full.precision);
+    put(`${p}/Recall@${m.full.recall_k}`, m.full.recall);
+    put(`${p}/nDCG@${m.full.map_k}`, m.full.ndcg);
   }
   return out;
 }
