@@ -143,7 +143,7 @@ test('dsi data prints the summary as JSON and reports a bad root with exit statu
   assert.equal(summary.images, 400);
   assert.equal(summary.indexed, 100);
   assert.deepEqual(summary.queries, { train: 240, val: 30, test: 30 });
-  assert.ok(existsSync(join(summary.cachePath, 'images.bin')));
+  assert.ok(existsSync(join(summary.cache_path, 'images.bin')));
   const bad = spawnSync(process.execPath, [bin, 'data', '--config', 'quickstart.yaml', '--set', 'data.root=/no/such/dir'], { env, encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /data\.root=\/no\/such\/dir is not a folder/);

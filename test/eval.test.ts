@@ -14,6 +14,9 @@ import { prepareCorpus } from '../src/data/corpus.ts';
 import type { EvalReport } from '../src/eval/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { UserError } from '../src/runtime/errors.ts';
+import { openRunCorpus } from '../src/runs/open.ts';
+import { humanClassName } from '../src/data/class-names.ts';
+import { evalReportMetrics } from '../src/track/eval-metrics.ts';
 import { cacheCorpus, memorisingConfig, saveRunCheckpoint, trainMemorisingModel } from './helpers/memorised-run.ts';
 import { IMAGENETTE, tempDir, tinyCorpus } from './train-fixtures.ts';
 
@@ -143,8 +146,9 @@ describe('dsi eval', () => {
     const { report } = await evaluate({ run: 'phase1', protocol: 'reference' });
     assert.deepEqual(report.models.map((m) => m.kind), ['zero-shot']);
     assert.ok(report.notes.some((n) => n.includes('dsi train --resume --run phase1')));
+    // BoVW is built when missing; where it cannot be (K=200 words from a dozen 32 px images), the note says why.
     const withBovw = await runEvaluation({ ...roots, log: () => {}, backend: 'wasm', run: 'phase1', protocol: 'reference' });
-    assert.ok(withBovw.report.notes.some((n) => n.includes('dsi bovw --config')));
+    assert.ok(withBovw.report.notes.some((n) => /no BoVW row: .*fewer than bovw\.clusters=200/.test(n)), withBovw.report.notes.join('\n'));
     await assert.rejects(evaluate({ run: 'full', overrides: ['model.embed_dim=64'] }), /only decode, eval, bovw, tracking keys/);
   });
 });
@@ -169,7 +173,10 @@ describe('dsi search', () => {
     assert.ok(existsSync(png));
     const meta = await sharp(png).metadata();
     assert.equal(meta.format, 'png');
-    assert.ok(meta.width! > 1000 && meta.height! > 250, `${meta.width}x${meta.height}`);
+    // The layout fits K: 5 results plus the query make one line of 6 tiles (not 10 empty columns), under a legend.
+    assert.ok(meta.width! > 600 && meta.width! < 1000 && meta.height! > 300, `${meta.width}x${meta.height}`);
+    assert.equal(humanClassName('n01440764'), 'tench', 'WordNet IDs shown as class names');
+    assert.equal(humanClassName('person'), 'person');
     await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'bovw', k: 5, images: [known] }), /dsi bovw --config/);
     await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'vit', k: 5, images: ['/no/such.jpg'] }), /does not exist/);
   });
@@ -187,5 +194,42 @@ describe('dsi search', () => {
     assert.equal(r.queries[0].hits.length, 3);
     assert.equal(r.queries[0].hits[0].source, image);
     assert.ok(Math.abs(r.queries[0].hits[0].score - 1) < 1e-6);
+  });
+});
+
+describe('dsi eval shows BoVW beside the ViT models', () => {
+  it('builds the missing BoVW index (saying so), reuses it next time; --skip-bovw leaves it out', async () => {
+    const lines: string[] = [];
+    const overrides = ['bovw.clusters=8'];
+    const first = await runEvaluation({ ...roots, backend: 'wasm', log: (m) => lines.push(m), run: 'phase1', protocol: 'full', overrides });
+    assert.deepEqual(first.report.models.map((m) => m.kind), ['bovw', 'zero-shot']);
+    assert.ok(lines.some((l) => /BoVW index .* not built yet: building it \(--skip-bovw leaves BoVW out\)/.test(l)), lines.join('\n'));
+    assert.match(first.markdown, /\| BoVW \(SIFT, k-means K=8\) \|/);
+    lines.length = 0;
+    const again = await runEvaluation({ ...roots, backend: 'wasm', log: (m) => lines.push(m), run: 'phase1', protocol: 'full', overrides });
+    assert.equal(again.report.models[0].kind, 'bovw');
+    assert.ok(!lines.some((l) => l.includes('building it')));
+    const skipped = await evaluate({ run: 'phase1', protocol: 'full', overrides });
+    assert.deepEqual(skipped.report.models.map((m) => m.kind), ['zero-shot']);
+  });
+
+  it('eval.json and --json use snake_case keys; runs compare still reads them', () => {
+    const json = JSON.parse(readFileSync(join(roots.experimentsDir, 'phase1', 'eval.json'), 'utf8'));
+    assert.equal(json.corpus.db_size, 24);
+    assert.equal(json.corpus.id_scheme, 'clustered');
+    assert.ok(json.models[0].ms_per_query > 0);
+    assert.equal(json.models[0].full.map_k, 10);
+    assert.equal(JSON.stringify(json).match(/"[a-z]+[A-Z][A-Za-z]*":/)?.[0], undefined, "no camelCase key left");
+    const metrics = evalReportMetrics(json);
+    assert.ok(typeof metrics['eval/zero-shot/MAP@10'] === 'number' && typeof metrics['eval/zero-shot/ms_per_query'] === 'number');
+  });
+
+  it('`dsi bovw --run R` works from the run: its corpus, its data config, bovw keys changeable', async () => {
+    const opened = await openRunCorpus({ ...roots, log: () => {}, run: 'full', overrides: ['bovw.clusters=8'] });
+    assert.equal(opened.runName, 'full');
+    assert.equal(opened.corpus.hash, corpus.hash);
+    assert.equal(opened.config.bovw.clusters, 8);
+    assert.equal(opened.config.data.image_size, config.data.image_size);
+    await assert.rejects(openRunCorpus({ ...roots, log: () => {}, run: 'full', overrides: ['data.image_size=64'] }), /only decode, eval, bovw, tracking keys/);
   });
 });

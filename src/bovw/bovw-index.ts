@@ -115,9 +115,10 @@ export function buildBovwArrays(corpus: Corpus, config: BovwConfig, describe: De
   const vocabulary = kmeans(sample, chosen.length, DESCRIPTOR_SIZE, config.clusters, {
     maxIterations: config.kmeans_iterations,
     seed: config.seed,
-    onIteration: (_, searched) => kmeansBar.tick(1, { searched: `${(100 * searched).toFixed(0)}%` }),
+    onIteration: () => kmeansBar.tick(1),
   });
-  kmeansBar.stop();
+  // Converged before kmeans_iterations: the bar ends there, done.
+  kmeansBar.stop({ complete: true });
   const kmeansSeconds = (Date.now() - kmeansStarted) / 1000;
 
   const histogramStarted = Date.now();

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { relative } from 'node:path';
 import { prepareCorpus, shortfallWarning, summarizeCorpus } from '../data/corpus.ts';
+import { jsonOutput } from '../runtime/json.ts';
 import { configFromArgs, withConfigOptions, type ConfigArgs } from './options.ts';
 import { assertWritable, cacheRoot } from '../runtime/paths.ts';
 
@@ -43,7 +44,7 @@ export const dataCommand: CommandModule<object, Args> = {
     if (summary.queriesWithoutRelevant > 0) {
       process.stderr.write(`warning: ${summary.queriesWithoutRelevant} queries have no relevant indexed image (no indexed image shares a class with them)\n`);
     }
-    if (args.json) return void console.log(JSON.stringify(report, null, 2));
+    if (args.json) return void process.stdout.write(jsonOutput(report));
     const q = summary.queries;
     const lines: [string, string | number][] = [
       ['images', summary.images],

@@ -3,6 +3,7 @@ import { withConfigOptions, type ConfigArgs } from './options.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
 import { runEvaluation } from '../eval/evaluate.ts';
 import { shownPath } from '../runtime/log.ts';
+import { jsonOutput } from '../runtime/json.ts';
 
 interface EvalArgs extends ConfigArgs {
   run: string;
@@ -37,7 +38,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       queriesDir: args.queries,
       skipBovw: args['skip-bovw'],
     });
-    if (args.json) process.stdout.write(JSON.stringify(report, null, 1) + '\n');
+    if (args.json) process.stdout.write(jsonOutput(report, 1));
     else process.stdout.write(`${markdown}\nwritten: ${files.map(shownPath).join(', ')}\n`);
   },
 };

@@ -3,6 +3,7 @@ import { withConfigOptions, type ConfigArgs } from './options.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
 import { launchTraining } from '../train/train.ts';
 import { stopOnSignals } from '../runtime/signals.ts';
+import { trainingSummary } from '../train/summary.ts';
 
 interface TrainArgs extends ConfigArgs {
   run?: string;
@@ -43,14 +44,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         signal: controller.signal,
         stopAfterEpochs: args['stop-after-epochs'],
       });
-      const s = r.state;
-      const lines = [
-        `run ${r.runName} (${r.backend}): ${r.completed ? 'finished' : `stopped; continue with: dsi train --resume --run ${r.runName}`}`,
-        `  indexing: ${s.indexingEpochsRun ?? s.epoch} epochs, exact-ID accuracy ${s.indexingAccuracy?.toFixed(4) ?? 'n/a (phase not finished)'}`,
-        `  retrieval: best val loss ${s.bestValLoss?.toFixed(4) ?? 'n/a'} at epoch ${s.bestEpoch ?? 'n/a'}`,
-        `  training time ${s.wallTimeS.toFixed(1)} s, ${s.step} steps; checkpoints in ${r.checkpointsDir}`,
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
+      process.stdout.write(trainingSummary(r).join('\n') + '\n');
       if (stop.received()) process.exitCode = stop.exitCode();
     } finally {
       stop.dispose();

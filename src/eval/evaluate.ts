@@ -1,5 +1,5 @@
 /**
- * `dsi eval`: BoVW (when its index exists), the ViT after indexing ("zero-shot") and after
+ * `dsi eval`: BoVW (its index built when missing), the ViT after indexing ("zero-shot") and after
  * fine-tuning ("fine-tuned"), all on the same queries, under the reference protocol, the full
  * protocol or both. Writes experiments/<run>/eval.json and eval.md.
  */
@@ -11,6 +11,7 @@ import type { DsiConfig } from '../config/schema.ts';
 import { datasetLabel } from '../data/dataset-label.ts';
 import { queriesOf } from '../data/types.ts';
 import { UserError } from '../runtime/errors.ts';
+import { jsonOutput } from '../runtime/json.ts';
 import { logToStderr, type Log } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { openRun, type RunOptions } from '../runs/open.ts';
@@ -30,7 +31,7 @@ export interface EvalOptions extends RunOptions {
   /** ImageFolder of outside query images (`--queries DIR`). */
   queriesDir?: string;
   experimentsDir?: string;
-  /** Skip BoVW even when its index exists (tests). */
+  /** Leave BoVW out (`--skip-bovw`); otherwise its index is built when missing. */
   skipBovw?: boolean;
 }
 
@@ -67,9 +68,16 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   }
 
   const rankers: Ranker[] = [];
-  const bovw = opts.skipBovw ? null : await bovwRanker(corpus, config.bovw);
-  if (bovw) rankers.push(bovw);
-  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config ${runConfigHint(opts.experimentsDir ?? experimentsRoot(), runName)}\` builds it`);
+  if (!opts.skipBovw) {
+    // The table compares against the baseline, so a missing BoVW index is built here (cached for next time).
+    const onBuild = () => log(`BoVW index for corpus ${corpus.hash} (K=${config.bovw.clusters}) not built yet: building it (--skip-bovw leaves BoVW out)`);
+    try {
+      rankers.push((await bovwRanker(corpus, config.bovw, { onBuild }))!);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      notes.push(`no BoVW row: ${e.message}`);
+    }
+  }
   rankers.push(vitRanker('zero-shot', opened.indexing, corpus, config.decode));
   if (opened.retrieval) rankers.push(vitRanker('fine-tuned', opened.retrieval, corpus, config.decode));
 
@@ -122,7 +130,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   // The run's own result is its test split; each outside query set keeps a file of its own and
   // stays out of summary.json (which `runs list`, `runs compare` and W&B read as the run's result).
   const base = opts.queriesDir ? `eval-queries-${querySetSlug(opts.queriesDir)}` : 'eval';
-  await writeFile(join(dir, `${base}.json`), JSON.stringify(report, null, 1) + '\n');
+  await writeFile(join(dir, `${base}.json`), jsonOutput(report, 1));
   await writeFile(join(dir, `${base}.md`), markdown);
   if (!opts.queriesDir) {
     await createTracker(runName, opts.experimentsDir ?? experimentsRoot(), { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
@@ -235,10 +243,4 @@ function chanceNotes(queries: QuerySet, indexed: number, mapK: number, recallK: 
   ];
   if (recallK >= indexed) notes.push(`Recall@${recallK} is 1.0 for any model that returns ${indexed} results: K covers the whole database`);
   return notes;
-}
-
-/** The run's own config file (the tracker writes it) when there is one, for commands to copy. */
-function runConfigHint(experimentsDir: string, runName: string): string {
-  const file = join(experimentsDir, runName, 'config.yaml');
-  return existsSync(file) ? relative(process.cwd(), file) || file : "<the run's config>";
 }

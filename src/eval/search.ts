@@ -9,6 +9,7 @@ import { formatTable } from '../runtime/table.ts';
 import { UserError } from '../runtime/errors.ts';
 import { shownPath as shortPath } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
+import { humanClassName } from '../data/class-names.ts';
 import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
 import { fileQueries } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
@@ -89,11 +90,18 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
       ),
     );
     rows.push({
-      query: { pixels: queries.pixels.subarray(q * per, (q + 1) * per), size: corpus.imageSize, caption: `query ${queries.classes[q][0] ?? ''}`.trim(), relevant: null },
+      query: {
+        pixels: queries.pixels.subarray(q * per, (q + 1) * per),
+        size: corpus.imageSize,
+        caption: 'query',
+        detail: queries.classes[q].length ? queries.classes[q].map(humanClassName).join(', ') : 'class unknown',
+        relevant: null,
+      },
       results: hits.map((h) => ({
         pixels: corpus.pixels.subarray(corpus.indexedRows[h.id] * per, (corpus.indexedRows[h.id] + 1) * per),
         size: corpus.imageSize,
-        caption: `#${h.rank} ID ${h.id}`,
+        caption: `#${h.rank} ${opts.model === 'bovw' ? 'cos' : 'score'} ${h.score.toFixed(3)}`,
+        detail: h.classes.map(humanClassName).join(', '),
         relevant: h.relevant,
       })),
     });

@@ -81,6 +81,22 @@ export async function openCorpusOnly(opts: RunOptions): Promise<{ config: DsiCon
   return { config, corpus: await prepareCorpus(config.data, { cacheRoot: opts.cacheRoot }) };
 }
 
+/**
+ * A run's corpus and its config (eval/bovw keys changeable by --config/--set), without loading a
+ * model or a backend: `dsi bovw --run R` builds R's baseline without repeating its data settings.
+ */
+export async function openRunCorpus(opts: RunOptions): Promise<{ runName: string; config: DsiConfig; corpus: Corpus }> {
+  const log = opts.log ?? logToStderr;
+  const root = opts.checkpointsDir ?? checkpointsRoot();
+  const runName = await resolveRunName(opts.run, root);
+  if (!existsSync(join(root, runName))) throw new UserError(`no run "${runName}" in ${shown(root)}/ (see \`dsi runs list\`)`);
+  const kind = ['last', 'indexing'].find((k) => existsSync(join(root, runName, k)) || existsSync(join(root, runName, `.old-${k}`))) as 'last' | 'indexing' | undefined;
+  if (!kind) throw new UserError(`run "${runName}" has no checkpoint yet: it has no recorded config to build from`);
+  const ckpt = await loadCheckpoint(runName, kind, root);
+  const config = configForRun(ckpt.config, { configFile: opts.configFile ?? null, overrides: opts.overrides ?? [], sections: EVAL_SECTIONS });
+  return { runName, config, corpus: await corpusFor(ckpt, config, opts.cacheRoot, log) };
+}
+
 /** The corpus the run trained on: from the cache by hash, else rebuilt from the run's data config. */
 async function corpusFor(ckpt: LoadedCheckpoint, config: DsiConfig, cacheRoot: string | undefined, log: Log): Promise<Corpus> {
   try {

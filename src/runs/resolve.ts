@@ -4,14 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { loadConfigOrDefault } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
 import { UserError } from '../runtime/errors.ts';
 import { shownPath as shown, type Log } from '../runtime/log.ts';
 import { checkpointsRoot } from '../runtime/paths.ts';
-import { assertRunName, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
+import { assertRunName, CHECKPOINT_KINDS, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.ts';
 import { configForRun, trainingChanges } from './config.ts';
 import { assertNotLocked } from './lock.ts';
 
@@ -32,31 +32,70 @@ function hasCheckpoints(runDir: string): boolean {
   return existsSync(runDir) && readdirSync(runDir).some((n) => n !== '.lock' && !n.startsWith('.tmp-'));
 }
 
-/** The run whose `last` checkpoint was written most recently (for `--resume latest`). */
-export async function latestRun(root = checkpointsRoot()): Promise<string> {
-  let best: { run: string; mtime: number } | null = null;
-  const runs = existsSync(root) ? await readdir(root, { withFileTypes: true }) : [];
-  for (const d of runs) {
-    if (!d.isDirectory() || d.name.startsWith('.')) continue;
-    for (const kind of ['last', '.old-last']) {
-      const manifest = join(root, d.name, kind, 'checkpoint.json');
-      if (!existsSync(manifest)) continue;
-      const mtime = (await stat(manifest)).mtimeMs;
-      if (!best || mtime > best.mtime) best = { run: d.name, mtime };
-      break;
-    }
+/**
+ * What a command needs of the run `latest` stands for: `model` (eval, search: a trained model, i.e.
+ * an indexing checkpoint), `indexing` (`--from latest`: the same checkpoint, to branch from),
+ * `unfinished` (`--resume latest`: a run whose last checkpoint has phases left to train).
+ */
+export type LatestNeed = 'model' | 'indexing' | 'unfinished';
+
+const NEEDS: Record<LatestNeed, { option: string; lacks: string }> = {
+  model: { option: 'latest', lacks: 'a trained model (an indexing checkpoint)' },
+  indexing: { option: '--from latest', lacks: 'an indexing checkpoint' },
+  unfinished: { option: '--resume latest', lacks: 'phases left to train' },
+};
+
+const firstExisting = (dir: string, kind: string) => [kind, `.old-${kind}`].map((k) => join(dir, k)).find((d) => existsSync(join(d, 'checkpoint.json'))) ?? null;
+
+/** Whether a run's checkpoints give the command what it needs. */
+async function runHas(dir: string, need: LatestNeed): Promise<boolean> {
+  if (need !== 'unfinished') return firstExisting(dir, 'indexing') !== null;
+  const last = firstExisting(dir, 'last');
+  if (!last) return false;
+  try {
+    const trainer = JSON.parse(await readFile(join(last, 'trainer.json'), 'utf8')) as { phase?: string };
+    return trainer.phase !== 'done';
+  } catch {
+    return false;
   }
-  if (!best) throw new UserError(`--resume latest: no run with a checkpoint in ${shown(root)}/`);
-  return best.run;
 }
 
-/** A run to evaluate: by name, or the one trained most recently (`latest` or none given). */
+/**
+ * The newest run (by its most recent checkpoint) that has what the command needs: after an
+ * interrupted run, `dsi eval` still finds the newest trained model, and `--resume latest` skips
+ * runs that have finished.
+ */
+export async function latestRun(root = checkpointsRoot(), need: LatestNeed = 'unfinished'): Promise<string> {
+  const candidates: { run: string; mtime: number }[] = [];
+  const runs = existsSync(root) ? await readdir(root, { withFileTypes: true }) : [];
+  let skipped = 0;
+  for (const d of runs) {
+    if (!d.isDirectory() || d.name.startsWith('.')) continue;
+    let mtime = -Infinity;
+    for (const kind of CHECKPOINT_KINDS) {
+      const found = firstExisting(join(root, d.name), kind);
+      if (found) mtime = Math.max(mtime, (await stat(join(found, 'checkpoint.json'))).mtimeMs);
+    }
+    if (mtime === -Infinity) continue;
+    candidates.push({ run: d.name, mtime });
+  }
+  candidates.sort((a, b) => b.mtime - a.mtime || b.run.localeCompare(a.run));
+  for (const c of candidates) {
+    if (await runHas(join(root, c.run), need)) return c.run;
+    skipped++;
+  }
+  const { option, lacks } = NEEDS[need];
+  if (!candidates.length) throw new UserError(`${option}: no run with a checkpoint in ${shown(root)}/`);
+  throw new UserError(`${option}: none of the ${skipped} run(s) in ${shown(root)}/ has ${lacks}`);
+}
+
+/** A run to evaluate: by name, or the newest run with a trained model (`latest` or none given). */
 export async function resolveRunName(run: string | undefined, root: string): Promise<string> {
   if (run && run !== 'latest') return run;
   try {
-    return await latestRun(root);
+    return await latestRun(root, 'model');
   } catch (e) {
-    if (e instanceof UserError) throw new UserError(`no trained run in ${shown(root)}/: \`dsi train --config configs/quickstart.yaml\` trains one`);
+    if (e instanceof UserError) throw new UserError(`no trained run in ${shown(root)}/ (${e.message}): \`dsi train --config configs/quickstart.yaml\` trains one`);
     throw e;
   }
 }
@@ -89,7 +128,7 @@ export async function resolveTrainingRun(req: TrainingRunRequest, root: string, 
   const changes = { configFile: req.configFile ?? null, overrides };
   if (req.from !== undefined && req.resume !== undefined) throw new UserError('--from starts a new run and --resume continues one: use one of them');
   if (req.from !== undefined) {
-    const branchedFrom = req.from === 'latest' ? await latestRun(root) : req.from;
+    const branchedFrom = req.from === 'latest' ? await latestRun(root, 'indexing') : req.from;
     const resumeFrom = await loadCheckpoint(branchedFrom, 'indexing', root);
     const config = configForRun(resumeFrom.config, changes);
     for (const line of trainingChanges(resumeFrom.config, config, `in "${branchedFrom}"`)) log(`note: ${line}`);
@@ -105,7 +144,7 @@ export async function resolveTrainingRun(req: TrainingRunRequest, root: string, 
     if (req.run && req.resume !== '' && req.run !== req.resume) {
       throw new UserError(`--resume ${req.resume} and --run ${req.run} name different runs`);
     }
-    const runName = asked === 'latest' ? await latestRun(root) : asked;
+    const runName = asked === 'latest' ? await latestRun(root, 'unfinished') : asked;
     assertRunName(runName);
     assertNotLocked(join(root, runName));
     const resumeFrom = await loadCheckpoint(runName, 'last', root);

@@ -8,7 +8,7 @@ import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { renderMarkdown } from '../eval/report.ts';
 import type { EvalReport } from '../eval/types.ts';
-import { compareRuns, finalTrainingMetrics, listRow, type RunListRow } from '../track/compare.ts';
+import { compareRuns, keptTrainingMetrics, listRow, type RunListRow } from '../track/compare.ts';
 import { compareCurvesSpec } from '../track/plots/curves.ts';
 import { renderSvg } from '../track/plots/render.ts';
 import { listRunNames, readRun, STORE_FILES, type StoredRun } from '../track/store.ts';
@@ -21,7 +21,8 @@ export interface StoreRoots {
 
 export class NotFound extends Error {}
 
-export interface RunSummary extends RunListRow {
+export interface RunSummary extends Omit<RunListRow, 'status'> {
+  /** training / interrupted / finished (as `dsi runs list`), or why the run could not be read. */
   status: string;
   evaluated: boolean;
   checkpoints: { indexing: boolean; retrieval: boolean };
@@ -32,12 +33,6 @@ function checkpointsOf(roots: StoreRoots, name: string) {
   return { indexing: has('indexing'), retrieval: has('retrieval') };
 }
 
-function statusOf(run: StoredRun): string {
-  if (run.record?.finished) return 'finished';
-  if (run.metrics.length) return `stopped or training (${run.metrics.at(-1)!.phase} epoch ${run.metrics.at(-1)!.epoch})`;
-  return 'started';
-}
-
 /** A run named in a URL, opened only if the store lists it under exactly that name. */
 export function storedRun(roots: StoreRoots, name: string): StoredRun {
   if (!listRunNames(roots.experimentsDir).includes(name)) throw new NotFound(`no run "${name}"`);
@@ -45,7 +40,7 @@ export function storedRun(roots: StoreRoots, name: string): StoredRun {
 }
 
 export function summaryOf(roots: StoreRoots, run: StoredRun): RunSummary {
-  return { ...listRow(run), status: statusOf(run), evaluated: run.evalReport !== null, checkpoints: checkpointsOf(roots, run.name) };
+  return { ...listRow(run), evaluated: run.evalReport !== null, checkpoints: checkpointsOf(roots, run.name) };
 }
 
 export function listRuns(roots: StoreRoots): RunSummary[] {
@@ -100,7 +95,7 @@ export async function runDetail(roots: StoreRoots, run: StoredRun) {
     record: run.record,
     config: run.config,
     epochs: run.metrics.length,
-    training: finalTrainingMetrics(run.metrics),
+    training: keptTrainingMetrics(run.metrics),
     plots: await plotNames(run),
     evalMarkdown,
     evalQuerySource: querySource,

@@ -43,6 +43,9 @@ export interface RunRecord {
   /** `dsi train --from RUN`: the run whose indexing checkpoint phase 2 started from. */
   branched_from?: string;
   phases_done: Phase[];
+  /** The training process and its machine, so `dsi runs list` tells a run in progress from an interrupted one. */
+  pid?: number;
+  host?: string;
   wandb?: WandbRecord;
 }
 

@@ -1,7 +1,9 @@
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { experimentsRoot } from '../runtime/paths.ts';
+import { keptEpoch } from './compare.ts';
 import { phaseCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
 import { gitCommit, readJsonIfExists, readMetrics, STORE_FILES, type RunRecord } from './store.ts';
@@ -33,6 +35,7 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
   let record: RunRecord | null = null;
   let rows: EpochMetrics[] = [];
   let wandb: WandbSink | null = null;
+  let earlyStopAccuracy: number | undefined;
 
   const saveRecord = async () => writeFile(runFile, JSON.stringify(record, null, 2) + '\n');
   const readSummary = () => readJsonIfExists<Record<string, number | string>>(join(dir, STORE_FILES.summary)) ?? {};
@@ -49,6 +52,7 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
         for (const f of [STORE_FILES.metrics, STORE_FILES.summary, STORE_FILES.plots, STORE_FILES.wandbOffline]) await rm(join(dir, f), { recursive: true, force: true });
       }
       rows = continues ? readMetrics(dir) : [];
+      earlyStopAccuracy = info.config.train.early_stop_accuracy;
       await writeFile(join(dir, STORE_FILES.config), stringify(info.config));
       const commit = gitCommit();
       record = {
@@ -60,6 +64,8 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
         resumed: info.resumed,
         ...(info.branchedFrom || previous?.branched_from ? { branched_from: info.branchedFrom ?? previous?.branched_from } : {}),
         phases_done: continues ? previous?.phases_done ?? [] : [],
+        pid: process.pid,
+        host: hostname(),
       };
       await saveRecord();
       wandb = await WandbSink.open({
@@ -87,7 +93,13 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
     },
     async endPhase(phase: Phase) {
       try {
-        const png = await renderPng(phaseCurvesSpec(runName, phase, rows));
+        const own = rows.filter((r) => r.phase === phase);
+        const marks = {
+          threshold: phase === 'indexing' ? earlyStopAccuracy : undefined,
+          stopEpoch: own[own.length - 1]?.epoch,
+          keptEpoch: phase === 'retrieval' ? keptEpoch(own)?.epoch : undefined,
+        };
+        const png = await renderPng(phaseCurvesSpec(runName, phase, rows, marks));
         await mkdir(join(dir, STORE_FILES.plots), { recursive: true });
         await writeFile(join(dir, STORE_FILES.plots, `${phase}-curves.png`), png);
       } catch (e) {

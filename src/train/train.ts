@@ -17,7 +17,7 @@ import { queriesOf } from '../data/types.ts';
 import { initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
 import { logToStderr, type Log } from '../runtime/log.ts';
-import { progressBar } from '../runtime/progress.ts';
+import { progressBar, type Progress } from '../runtime/progress.ts';
 import { Rng } from '../runtime/rng.ts';
 import { assertCompatible, modelShapeOf, saveCheckpoint, type CheckpointKind, type LoadedCheckpoint } from '../runs/checkpoint.ts';
 import { lockRun } from '../runs/lock.ts';
@@ -47,6 +47,8 @@ export interface LaunchResult extends TrainRunResult {
   runName: string;
   backend: string;
   checkpointsDir: string;
+  /** experiments/<run>/ */
+  experimentsDir: string;
 }
 
 export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult> {
@@ -86,7 +88,7 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
   } else if (resumeFrom) {
     if (resumeFrom.trainer.phase === 'done') {
       log(`run "${runName}" has already finished both phases; nothing to resume`);
-      return { runName, backend, checkpointsDir: join(root, runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: [] };
+      return { runName, backend, checkpointsDir: join(root, runName), experimentsDir: join(opts.experimentsDir ?? experimentsRoot(), runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: [] };
     }
     log(`resuming run "${runName}" at ${resumeFrom.trainer.phase} epoch ${resumeFrom.trainer.epoch + 1} (step ${resumeFrom.trainer.step})`);
   } else {
@@ -107,7 +109,7 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     stopAfterEpochs: opts.stopAfterEpochs,
     log,
   });
-  return { ...result, runName, backend, checkpointsDir: join(root, runName) };
+  return { ...result, runName, backend, checkpointsDir: join(root, runName), experimentsDir: tracker.dir };
 }
 
 export interface TrainRunOptions {
@@ -156,6 +158,15 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const created = await createEngine({ model: config.model, train, shape, backend: opts.backend });
   const engine = opts.wrapEngine ? opts.wrapEngine(created) : created;
   log(`engine: ${engine.backend}, ${engine.workers} worker thread(s)`);
+  // One bar per phase: its ETA is the phase's (at its maximum epochs), its status the epoch.
+  let bar: Progress | null = null;
+  const phaseBar = (phase: 'indexing' | 'retrieval', maxEpochs: number, perEpoch: number) =>
+    (bar ??= progressBar(phase, Math.max(0, maxEpochs - state.epoch) * perEpoch, 'img'));
+  const endBar = (complete: boolean) => {
+    bar?.stop({ complete });
+    bar = null;
+  };
+
   try {
     if (opts.resumeFrom) await engine.setState(opts.resumeFrom.engine);
     await tracker.start({ config, corpusHash: corpus.hash, backend: opts.backend, resumed: Boolean(opts.resumeFrom) && !opts.branchedFrom, branchedFrom: opts.branchedFrom });
@@ -171,18 +182,22 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
 
     // Phase 1: indexing.
     while (state.phase === 'indexing') {
-      if (stopRequested()) return result(false);
+      if (stopRequested()) return (endBar(false), result(false));
       let row: EpochMetrics | null = null;
       if (state.epoch < train.indexing_epochs) {
-        const label = `indexing ${state.epoch + 1}/${train.indexing_epochs}`;
-        const run = await trainEpoch(engine, corpus, indexingItems(corpus, rng), train.batch_size, rng, label, opts.signal);
-        if (!run) return result(false);
+        const items = indexingItems(corpus, rng);
+        const progress = phaseBar('indexing', train.indexing_epochs, items.length);
+        progress.status(`epoch ${state.epoch + 1}/${train.indexing_epochs}`);
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal);
+        if (!run) return (endBar(false), result(false));
         row = finishEpoch(state, 'indexing', run, train.learning_rate);
         state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, row.id_accuracy, train.early_stop_accuracy, train.early_stop_patience).streak;
         epochsThisCall++;
+        progress.line(epochLine(row, train.indexing_epochs), { terminal: false });
       }
       const ended = state.epoch >= train.indexing_epochs || state.earlyStopStreak >= train.early_stop_patience;
       if (ended) {
+        endBar(true);
         await endIndexing(engine, corpus, state, train.batch_size, log);
         await save('indexing');
       }
@@ -204,12 +219,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       log('warning: no val queries; the retrieval checkpoint will be the last epoch, not the best by val loss');
     }
     while (state.phase === 'retrieval') {
-      if (stopRequested()) return result(false);
+      if (stopRequested()) return (endBar(false), result(false));
       if (state.epoch < train.retrieval_epochs) {
-        const label = `retrieval ${state.epoch + 1}/${train.retrieval_epochs}`;
         const items = retrievalItems(corpus, cap, rng, train.index_replay);
-        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, label, opts.signal, retrievalRate);
-        if (!run) return result(false);
+        const progress = phaseBar('retrieval', train.retrieval_epochs, items.length);
+        progress.status(`epoch ${state.epoch + 1}/${train.retrieval_epochs}`);
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal, retrievalRate);
+        if (!run) return (endBar(false), result(false));
         const row = finishEpoch(state, 'retrieval', run, retrievalRate);
         const val = await validate(engine, corpus, valItems, train.batch_size, state);
         if (val) Object.assign(row, val);
@@ -219,15 +235,15 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
           state.bestValLoss = row.val_loss ?? null;
           state.bestEpoch = state.epoch;
         }
-        // The progress line shows training loss; model selection is by val loss, so show it too.
-        if (val) {
-          log(
-            `${label}: val loss ${val.val_loss.toFixed(4)} tok ${val.val_token_accuracy.toFixed(3)} id ${val.val_id_accuracy.toFixed(3)}` +
-              ` (best ${state.bestValLoss?.toFixed(4)} at epoch ${state.bestEpoch})`,
-          );
-        }
+        // The bar shows training loss; model selection is by val loss, so each epoch's is printed too.
+        progress.line(
+          epochLine(row, train.retrieval_epochs) +
+            (val ? ` | val loss ${val.val_loss.toFixed(4)} tok ${val.val_token_accuracy.toFixed(3)} id ${val.val_id_accuracy.toFixed(3)} (best ${state.bestValLoss?.toFixed(4)} at epoch ${state.bestEpoch})` : ''),
+          { terminal: Boolean(val) },
+        );
         if (state.epoch >= train.retrieval_epochs) state.phase = 'done';
         if (valItems.length > 0 && retrievalPatienceExhausted(state.epoch, state.bestEpoch, train.retrieval_patience)) {
+          endBar(true);
           log(`phase 2: val loss has not improved for ${train.retrieval_patience} epochs (train.retrieval_patience); stopping`);
           state.phase = 'done';
         }
@@ -239,15 +255,27 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
         await save('last');
       }
       if (state.phase === 'done') {
+        endBar(true);
         await tracker.endPhase('retrieval');
         log(`phase 2 done: best val loss ${state.bestValLoss?.toFixed(4) ?? 'n/a'} at retrieval epoch ${state.bestEpoch}`);
       }
     }
     await tracker.finish();
     return result(true);
+  } catch (e) {
+    endBar(false);
+    throw e;
   } finally {
     await engine.dispose();
   }
+}
+
+/** The plain line of one epoch (a log file's record of the phase bar). */
+function epochLine(row: EpochMetrics, maxEpochs: number): string {
+  return (
+    `${row.phase} epoch ${row.epoch}/${maxEpochs}: loss ${row.loss.toFixed(4)} tok ${row.token_accuracy.toFixed(3)} id ${row.id_accuracy.toFixed(3)}` +
+    ` (${row.images_per_sec.toFixed(1)} img/s, ${row.wall_time_s.toFixed(1)} s so far)`
+  );
 }
 
 /** Book-keeping after a training epoch; refuses to go on from a diverged model. */
@@ -311,7 +339,7 @@ export interface EpochRun {
 }
 
 /**
- * Train on `items` in batches of `batchSize`. Returns null when `signal` aborts mid-epoch: the
+ * Train on `items` in batches of `batchSize`, advancing the phase's `bar`. Returns null when `signal` aborts mid-epoch: the
  * partial epoch is thrown away (the last checkpoint is the epoch before), which keeps resume exact.
  */
 export async function trainEpoch(
@@ -320,26 +348,21 @@ export async function trainEpoch(
   items: readonly BatchItem[],
   batchSize: number,
   rng: Rng,
-  label: string,
+  bar: Progress,
   signal?: AbortSignal,
   learningRate?: number,
 ): Promise<EpochRun | null> {
   const started = performance.now();
   const stats = emptyStats();
-  const bar = progressBar(label, items.length, 'img');
   let steps = 0;
-  try {
-    for (const batch of batchesOf(corpus, items, batchSize)) {
-      if (signal?.aborted) return null;
-      // Drawn per step from the checkpointed stream, so dropout masks repeat exactly on resume.
-      const seed = rng.seed();
-      addStats(stats, await engine.trainStep(batch, seed, learningRate));
-      steps++;
-      const m = meanStats(stats);
-      bar.tick(batch.imageCount, { loss: m.loss.toFixed(4), tok: m.tokenAccuracy.toFixed(3), id: m.idAccuracy.toFixed(3) });
-    }
-  } finally {
-    bar.stop();
+  for (const batch of batchesOf(corpus, items, batchSize)) {
+    if (signal?.aborted) return null;
+    // Drawn per step from the checkpointed stream, so dropout masks repeat exactly on resume.
+    const seed = rng.seed();
+    addStats(stats, await engine.trainStep(batch, seed, learningRate));
+    steps++;
+    const m = meanStats(stats);
+    bar.tick(batch.imageCount, { loss: m.loss.toFixed(4), tok: m.tokenAccuracy.toFixed(3), id: m.idAccuracy.toFixed(3) });
   }
   if (signal?.aborted) return null;
   return { stats, steps, seconds: (performance.now() - started) / 1000, images: items.length };
