@@ -5,6 +5,7 @@
  * giving the terminal its cursor back (the progress bar hides it).
  */
 import { constants } from 'node:os';
+import { printNotice } from './progress.ts';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
@@ -31,7 +32,8 @@ export function stopOnSignals(notice: (signal: StopSignal) => string): GracefulS
         process.exit(code(s));
       }
       first = s;
-      process.stderr.write(`\n${notice(s)}\n`);
+      // Live progress bars are cleared and silenced first, or their next redraw garbles the notice.
+      printNotice(`\n${notice(s)}`);
       controller.abort();
     };
     process.on(s, handler);
