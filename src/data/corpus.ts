@@ -2,6 +2,7 @@ import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
 import { CACHE_FORMAT, cacheDirFor, corpusHash, DEFAULT_CACHE_ROOT, readCache, writeCache, type Manifest } from './cache.ts';
 import { decodeSelection } from './decode-selection.ts';
+import { displayNamesFor } from './class-names/display-names.ts';
 import { idLengthFor } from './ids.ts';
 import { planSelection } from './select.ts';
 import type { ImageSource } from './sources/types.ts';
@@ -120,12 +121,14 @@ async function buildCorpus(
   }));
   const idLength = idLengthFor(split.indexedRows.length);
   const skipped = [...source.skipped, ...decoded.skipped];
+  const displayNames = displayNamesFor(classNames, source.classWords);
   const corpus: Corpus = {
     hash,
     imageSize: data.image_size,
     pixels: decoded.pixels,
     records,
     classNames,
+    displayNames,
     skipped,
     indexedRows: split.indexedRows,
     idLength,
@@ -140,6 +143,7 @@ async function buildCorpus(
     data,
     imageSize: data.image_size,
     classNames,
+    displayNames,
     classSizes: plan.classSizes,
     records,
     indexedRows: split.indexedRows,
