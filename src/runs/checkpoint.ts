@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PROJECT_ROOT, validateConfig, ConfigError } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
 import { UserError } from '../runtime/errors.ts';
@@ -19,7 +19,8 @@ import { shownPath as shown } from '../runtime/log.ts';
 import type { Corpus, EngineState, ModelShape, NamedArray, TrainerState } from '../types.ts';
 import { packTensors, sha256, unpackTensors, type TensorIndex } from './tensor-files.ts';
 
-export const CHECKPOINTS_DIR = join(PROJECT_ROOT, 'checkpoints');
+/** checkpoints/ of the checkout; DSI_CHECKPOINTS_DIR moves it. */
+export const CHECKPOINTS_DIR = process.env.DSI_CHECKPOINTS_DIR ? resolve(process.env.DSI_CHECKPOINTS_DIR) : join(PROJECT_ROOT, 'checkpoints');
 export const CHECKPOINT_FORMAT = 'dsi-checkpoint/1';
 export type CheckpointKind = 'indexing' | 'retrieval' | 'last';
 export const CHECKPOINT_KINDS: readonly CheckpointKind[] = ['indexing', 'retrieval', 'last'];

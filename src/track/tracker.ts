@@ -1,5 +1,5 @@
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../config/load.ts';
 import { phaseCurvesSpec } from './plots/curves.ts';
@@ -9,7 +9,8 @@ import { flattenConfig, runSummary } from './wandb/payload.ts';
 import { WandbSink, type WandbEnv } from './wandb/sink.ts';
 import type { EpochMetrics, Phase, RunStartInfo, RunTracker } from './types.ts';
 
-export const EXPERIMENTS_DIR = join(PROJECT_ROOT, 'experiments');
+/** experiments/ of the checkout; DSI_EXPERIMENTS_DIR moves it (a grid or a test in its own folder). */
+export const EXPERIMENTS_DIR = process.env.DSI_EXPERIMENTS_DIR ? resolve(process.env.DSI_EXPERIMENTS_DIR) : join(PROJECT_ROOT, 'experiments');
 
 export interface TrackerOptions {
   /** Where WANDB_* come from (tests pass their own). Default: process.env. */
