@@ -15,7 +15,7 @@ import type { EvalReport } from '../src/eval/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { UserError } from '../src/runtime/errors.ts';
 import { openRunCorpus } from '../src/runs/open.ts';
-import { humanClassName } from '../src/data/class-names.ts';
+import { displayNamesFor } from '../src/data/class-names/display-names.ts';
 import { evalReportMetrics } from '../src/track/eval-metrics.ts';
 import { cacheCorpus, memorisingConfig, saveRunCheckpoint, trainMemorisingModel } from './helpers/memorised-run.ts';
 import { IMAGENETTE, tempDir, tinyCorpus } from './train-fixtures.ts';
@@ -175,8 +175,7 @@ describe('dsi search', () => {
     assert.equal(meta.format, 'png');
     // The layout fits K: 5 results plus the query make one line of 6 tiles (not 10 empty columns), under a legend.
     assert.ok(meta.width! > 600 && meta.width! < 1000 && meta.height! > 300, `${meta.width}x${meta.height}`);
-    assert.equal(humanClassName('n01440764'), 'tench', 'WordNet IDs shown as class names');
-    assert.equal(humanClassName('person'), 'person');
+    assert.deepEqual(displayNamesFor(['n01440764', 'person']), ['tench', 'person'], 'WordNet IDs shown as class names, other names as they are');
     await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'bovw', k: 5, images: [known] }), /dsi bovw --config/);
     await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'vit', k: 5, images: ['/no/such.jpg'] }), /does not exist/);
   });

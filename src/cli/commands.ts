@@ -7,6 +7,7 @@ import { searchCommand } from './search.ts';
 import { bovwCommand } from './bovw.ts';
 import { runsCommand } from './runs.ts';
 import { serveCommand } from './serve.ts';
+import { gridCommand } from './grid.ts';
 
 /** Every `dsi` command, one file each. */
 export const commands = [
@@ -16,6 +17,7 @@ export const commands = [
   searchCommand,
   bovwCommand,
   runsCommand,
+  gridCommand,
   serveCommand,
   benchCommand,
   configCommand,

@@ -1,5 +1,7 @@
+import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { experimentsRoot } from '../runtime/paths.ts';
+import { runsTableText, type TableFormat } from '../track/table.ts';
 import { runsCompareText, runsListText, runsSyncText } from '../track/commands.ts';
 import type { WandbEnv } from '../track/wandb/sink.ts';
 
@@ -8,7 +10,7 @@ const dirOption = <T>(y: Argv<T>) =>
 
 export const runsCommand: CommandModule = {
   command: 'runs <command>',
-  describe: 'List, compare and sync runs in the local run store (experiments/<run>/)',
+  describe: 'List, compare, tabulate and sync runs in the local run store (experiments/<run>/)',
   builder: (y) =>
     y
       .command({
@@ -30,6 +32,22 @@ export const runsCommand: CommandModule = {
         },
       })
       .command({
+        command: 'table <runs..>',
+        describe: 'The results grid of these runs (their eval.json): one row per model, grouped by dataset and DB size, with 95% intervals',
+        builder: (a) =>
+          dirOption(a)
+            .positional('runs', { type: 'string', array: true, describe: 'run names (or run folders, or eval.json files)' })
+            .option('format', { choices: ['md', 'csv', 'tex'] as const, default: 'md' as const, describe: 'Markdown, CSV or LaTeX (booktabs)' })
+            .option('out', { type: 'string', describe: 'Write the table to this file instead of stdout' }),
+        handler: async (a) => {
+          const text = runsTableText(a.experiments as string, a.runs as string[], a.format as TableFormat);
+          if (a.out) {
+            await writeFile(a.out as string, text);
+            process.stderr.write(`table: ${a.out}\n`);
+          } else process.stdout.write(text);
+        },
+      })
+      .command({
         command: 'sync <run>',
         describe: 'Upload a local run (offline or never tracked) to W&B: needs WANDB_API_KEY (WANDB_BASE_URL, WANDB_PROJECT, WANDB_ENTITY respected)',
         builder: (a) => dirOption(a).positional('run', { type: 'string', demandOption: true }),
@@ -37,6 +55,6 @@ export const runsCommand: CommandModule = {
           process.stdout.write(await runsSyncText((a.experiments as string | undefined) ?? experimentsRoot(), a.run as string, process.env as WandbEnv));
         },
       })
-      .demandCommand(1, 'Name a runs command: list, compare or sync.'),
+      .demandCommand(1, 'Name a runs command: list, compare, table or sync.'),
   handler: () => {},
 };

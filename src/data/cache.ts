@@ -6,6 +6,7 @@ import { cacheRoot as defaultCacheRoot } from '../runtime/paths.ts';
 import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { Corpus, CorpusSummary, ImageRecord, SkippedFile } from './types.ts';
+import { displayNamesFor } from './class-names/display-names.ts';
 
 /**
  * The corpus cache: `<cacheRoot>/<hash>/images.bin` (all images, N x S x S x 3 uint8, nothing
@@ -30,6 +31,8 @@ export interface Manifest {
   imageSize: number;
   /** Kept classes, largest first, and their sizes among the eligible candidates. */
   classNames: string[];
+  /** Display names parallel to classNames (absent in caches written before they existed). */
+  displayNames?: string[];
   classSizes: Record<string, number>;
   records: ImageRecord[];
   indexedRows: number[];
@@ -139,6 +142,7 @@ export async function readCache(dir: string): Promise<{ corpus: Corpus; manifest
     pixels: new Uint8Array(buf.buffer, buf.byteOffset, buf.length),
     records: manifest.records,
     classNames: manifest.classNames,
+    displayNames: manifest.displayNames ?? displayNamesFor(manifest.classNames),
     skipped: manifest.skipped,
     indexedRows: manifest.indexedRows,
     idLength: manifest.idLength,

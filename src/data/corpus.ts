@@ -4,6 +4,7 @@ import { logToStderr, type Log } from '../runtime/log.ts';
 import { cacheRoot as defaultCacheRoot } from '../runtime/paths.ts';
 import { CacheDamaged, CACHE_FORMAT, cacheDirFor, corpusHash, readCache, writeCache, type Manifest } from './cache.ts';
 import { decodeSelection } from './decode-selection.ts';
+import { displayNamesFor } from './class-names/display-names.ts';
 import { idLengthFor } from './ids.ts';
 import { planSelection } from './select.ts';
 import type { ImageSource } from './sources/types.ts';
@@ -130,12 +131,14 @@ async function buildCorpus(
   }));
   const idLength = idLengthFor(split.indexedRows.length);
   const skipped = [...source.skipped, ...decoded.skipped];
+  const displayNames = displayNamesFor(classNames, source.classWords);
   const corpus: Corpus = {
     hash,
     imageSize: data.image_size,
     pixels: decoded.pixels,
     records,
     classNames,
+    displayNames,
     skipped,
     indexedRows: split.indexedRows,
     idLength,
@@ -151,6 +154,7 @@ async function buildCorpus(
     data,
     imageSize: data.image_size,
     classNames,
+    displayNames,
     classSizes: plan.classSizes,
     records,
     indexedRows: split.indexedRows,

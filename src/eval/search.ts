@@ -5,11 +5,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { displayNameOf } from '../data/types.ts';
 import { formatTable } from '../runtime/table.ts';
 import { UserError } from '../runtime/errors.ts';
 import { shownPath as shortPath } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
-import { humanClassName } from '../data/class-names.ts';
 import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
 import { fileQueries } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
@@ -94,14 +94,14 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
         pixels: queries.pixels.subarray(q * per, (q + 1) * per),
         size: corpus.imageSize,
         caption: 'query',
-        detail: queries.classes[q].length ? queries.classes[q].map(humanClassName).join(', ') : 'class unknown',
+        detail: queries.classes[q].length ? queries.classes[q].map((c) => displayNameOf(corpus, c)).join(', ') : 'class unknown',
         relevant: null,
       },
       results: hits.map((h) => ({
         pixels: corpus.pixels.subarray(corpus.indexedRows[h.id] * per, (corpus.indexedRows[h.id] + 1) * per),
         size: corpus.imageSize,
         caption: `#${h.rank} ${opts.model === 'bovw' ? 'cos' : 'score'} ${h.score.toFixed(3)}`,
-        detail: h.classes.map(humanClassName).join(', '),
+        detail: h.classes.map((c) => displayNameOf(corpus, c)).join(', '),
         relevant: h.relevant,
       })),
     });

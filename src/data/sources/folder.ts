@@ -7,6 +7,7 @@ import { UserError } from '../../runtime/errors.ts';
 import type { SkippedFile } from '../types.ts';
 import type { ImageSource, SourceItem } from './types.ts';
 import { resolveDataRoot } from './root.ts';
+import { readWordsFile } from '../class-names/display-names.ts';
 
 /** Extensions sharp decodes; anything else in a class folder (READMEs, .DS_Store) is not a candidate. */
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif']);
@@ -63,7 +64,7 @@ export async function openFolderSource(data: DataConfig): Promise<ImageSource> {
   if (items.length === 0) {
     throw new UserError(`data.root=${root} holds no images in <class>/ folders (expected <root>/<class>/<image>.jpg)`);
   }
-  return { identity: `folder:${root}#${digest.digest('hex').slice(0, 16)}`, items, skipped };
+  return { identity: `folder:${root}#${digest.digest('hex').slice(0, 16)}`, items, skipped, classWords: await readWordsFile(root) };
 }
 
 type EntryKind = 'file' | 'dir' | 'broken' | 'other';
