@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../config/load.ts';
+import { loadConfigOrDefault } from '../config/load.ts';
 import type { DsiConfig } from '../config/schema.ts';
 import { loadCorpusByHash, prepareCorpus } from '../data/corpus.ts';
 import { initBackend, type BackendChoice } from '../runtime/backend.ts';
@@ -77,7 +77,8 @@ function isFolder(path: string): boolean {
 
 /** A config's corpus (and its settings) without any run: enough for BoVW, which trains nothing. */
 export async function openCorpusOnly(opts: RunOptions): Promise<{ config: DsiConfig; corpus: Corpus }> {
-  const { config } = loadConfig(opts.configFile ?? null, opts.overrides ?? []);
+  // Without --config, the same default as `dsi train`: the embedded quickstart corpus.
+  const { config } = loadConfigOrDefault(opts.configFile, opts.overrides ?? [], opts.log ?? logToStderr);
   return { config, corpus: await prepareCorpus(config.data, { cacheRoot: opts.cacheRoot }) };
 }
 
