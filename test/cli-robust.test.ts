@@ -31,7 +31,7 @@ test('a bare `dsi data` from any folder reads configs/quickstart.yaml (saying so
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /no --config: using .*configs\/quickstart\.yaml \(the embedded default: data\/samples, offline/);
   const report = JSON.parse(r.stdout);
-  assert.equal(report.cachePath, join(cwd.path, 'data', 'cache', report.hash));
+  assert.equal(report.cache_path, join(cwd.path, 'data', 'cache', report.hash));
   assert.ok(!existsSync(join(PROJECT_ROOT, 'data', 'cache', report.hash)), 'nothing written inside the package');
 });
 
@@ -41,7 +41,7 @@ test('--root DIR (and DSI_HOME) put checkpoints/, experiments/ and data/cache/ u
   const root = join(cwd.path, 'out');
   const r = dsi(['data', '--config', 'quickstart.yaml', ...SMALL, '--json', '--root', root], { cwd: cwd.path });
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).cachePath.startsWith(join(root, 'data', 'cache')), true);
+  assert.equal(JSON.parse(r.stdout).cache_path.startsWith(join(root, 'data', 'cache')), true);
   assert.ok(!existsSync(join(cwd.path, 'data')));
   const list = dsi(['runs', 'list', '--json'], { cwd: PROJECT_ROOT, env: { ...baseEnv(), DSI_HOME: root } });
   assert.equal(list.status, 0, list.stderr);
@@ -101,7 +101,7 @@ test('dsi data lists the skipped files by name', (t) => {
   assert.match(r.stdout, /00-drawing\.jpg: not a raster photo: the file is SVG/);
 });
 
-test('SIGTERM stops `dsi train` like Ctrl-C: the step finishes, the run says how to resume', async (t) => {
+test('SIGTERM stops `dsi train` like Ctrl-C: the step finishes, the run says how to resume', { timeout: 180_000 }, async (t) => {
   const dirs = tempDir('cwd-term');
   t.after(dirs.cleanup);
   const args = [
@@ -112,6 +112,8 @@ test('SIGTERM stops `dsi train` like Ctrl-C: the step finishes, the run says how
   // Progress on (not a terminal: one line per epoch), so the test sees the loop running.
   const env = { ...baseEnv(), DSI_NO_PROGRESS: '0' };
   const child = spawn(process.execPath, args, { cwd: dirs.path, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Never leave a 100000-epoch training behind if an assertion or the timeout ends the test early.
+  t.after(() => child.kill('SIGKILL'));
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -119,7 +121,7 @@ test('SIGTERM stops `dsi train` like Ctrl-C: the step finishes, the run says how
     child.stderr.on('data', (d) => {
       stderr += d;
       // Epochs of 6 images: once one has been logged the loop is running.
-      if (/indexing 2\/100000/.test(stderr)) resolve();
+      if (/indexing epoch 2\/100000/.test(stderr)) resolve();
     }),
   );
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -128,7 +130,8 @@ test('SIGTERM stops `dsi train` like Ctrl-C: the step finishes, the run says how
   const code = await exited;
   assert.equal(code, 143, `${stderr}\n${stdout}`);
   assert.match(stderr, /SIGTERM received, stopping after this step/);
-  assert.match(stdout, /run term \(wasm\): stopped; continue with: dsi train --resume --run term/);
+  assert.match(stdout, /run term \(wasm\): stopped\n/);
+  assert.match(stdout, /\n\s+dsi train --resume --run term +# continue where it stopped/);
   assert.ok(existsSync(join(dirs.path, 'checkpoints', 'term', 'last', 'checkpoint.json')));
   assert.ok(!existsSync(join(dirs.path, 'checkpoints', 'term', '.lock')), 'lock released');
 });
