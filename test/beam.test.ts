@@ -5,7 +5,8 @@ import { IdTrie } from '../src/decode/trie.ts';
 import { beamSearch, greedyDecode, type ScoreRequest } from '../src/decode/beam.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { modelScorer, searchWithModel } from '../src/decode/model-search.ts';
-import { modelFromState, type DsiModelImpl } from '../src/model/dsi-model.ts';
+import { modelFromState } from '../src/model/dsi-model.ts';
+import type { DsiModel } from '../src/model/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { modelShapeOf } from '../src/train/trainer.ts';
 import type { Corpus } from '../src/data/types.ts';
@@ -188,7 +189,7 @@ describe('unconstrained beam search', () => {
 
 describe('beam search with a tiny trained model (real photos)', () => {
   let corpus: Corpus;
-  let model: DsiModelImpl;
+  let model: DsiModel;
   let trieOfCorpus: IdTrie;
   let memory: tf.Tensor3D;
   let images: Uint8Array;

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/runtime/backend.ts';
 import { createDsiModel, exportWeights, modelFromState } from '../src/model/dsi-model.ts';
 import { tokenCrossEntropy } from '../src/model/loss.ts';
-import { dense } from '../src/model/layers.ts';
+import { dense } from '../src/model/kernels/dense.ts';
 import { BEGIN, END, PAD } from '../src/data/ids.ts';
 import { randomPixels, tinyModel } from './model-fixtures.ts';
 
@@ -146,7 +146,7 @@ describe('dense layer custom gradient', () => {
 
 describe('grouped attention (the fast wasm path)', () => {
   it('matches plain batched attention in value and gradient', async () => {
-    const { attend } = await import('../src/model/attention-core.ts');
+    const { attend } = await import('../src/model/kernels/attention.ts');
     const q = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 1) as tf.Tensor3D;
     const k = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 2) as tf.Tensor3D;
     const v = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 3) as tf.Tensor3D;
@@ -169,7 +169,7 @@ describe('grouped attention (the fast wasm path)', () => {
 
 describe('GELU', () => {
   it('has the tanh-approximation value and a matching derivative', async () => {
-    const { gelu } = await import('../src/model/layers.ts');
+    const { gelu } = await import('../src/model/kernels/gelu.ts');
     const xs = [-3, -1, -0.2, 0, 0.5, 2];
     const x = tf.tensor2d(xs, [2, 3]);
     const ref = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));

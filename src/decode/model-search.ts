@@ -6,7 +6,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BEGIN, VOCAB_SIZE } from '../data/ids.ts';
-import type { DsiModelImpl } from '../model/dsi-model.ts';
 import type { DsiModel } from '../model/types.ts';
 import { beamSearch, type BeamResult, type NextTokenScorer, type ScoreRequest } from './beam.ts';
 import type { IdTrie } from './trie.ts';
@@ -29,7 +28,6 @@ export interface ModelSearchResult {
 
 /** A scorer over one batch's encoder memory [Q, P, D]. */
 export function modelScorer(model: DsiModel, memory: tf.Tensor3D): NextTokenScorer {
-  const impl = model as Partial<DsiModelImpl>;
   return async (requests: readonly ScoreRequest[]) => {
     const rows = requests.length;
     const len = requests[0].prefix.length + 1;
@@ -43,11 +41,8 @@ export function modelScorer(model: DsiModel, memory: tf.Tensor3D): NextTokenScor
     });
     const logProbs = tf.tidy(() => {
       const tokenTensor = tf.tensor2d(tokens, [rows, len], 'int32');
-      // The model's own memoryIndex path avoids copying each query's memory per beam; any other
-      // DsiModel gets its memory rows gathered.
-      const logits = impl.forward
-        ? impl.decode!(memory, tokenTensor, { training: false }, memoryRows)
-        : model.decode(tf.gather(memory, tf.tensor1d(memoryRows, 'int32')) as tf.Tensor3D, tokenTensor, { training: false });
+      // memoryIndex: the beams of a query read its memory without copying it per beam.
+      const logits = model.decode(memory, tokenTensor, { training: false }, memoryRows);
       const last = tf.reshape(tf.slice(logits, [0, len - 1, 0], [rows, 1, VOCAB_SIZE]), [rows, VOCAB_SIZE]);
       return tf.logSoftmax(last);
     });

@@ -20,15 +20,25 @@ export interface ForwardOptions {
   seed?: number;
 }
 
+/** The model as every stage sees it (training, evaluation, search). */
 export interface DsiModel {
   readonly config: ModelConfig;
   readonly shape: ModelShape;
   /** Trainable variables by stable name (the checkpoint keys), in a stable order. */
   readonly variables: ReadonlyMap<string, tf.Variable>;
-  /** images [B,H,W,3] uint8 or float (0..255) -> encoder memory [B, patches, embed_dim]. */
+  /** Encoder memory rows per image (P). */
+  readonly patchCount: number;
+  /** images [B,H,W,3] uint8 or float (0..255) -> encoder memory [B, P, embed_dim]. */
   encode(images: tf.Tensor4D, opts: ForwardOptions): tf.Tensor3D;
-  /** memory [B,P,D] + decoder input tokens [B,T] int32 (BEGIN + prefix) -> logits [B,T,13]. */
-  decode(memory: tf.Tensor3D, tokens: tf.Tensor2D, opts: ForwardOptions): tf.Tensor3D;
+  /**
+   * memory [B,P,D] + decoder input tokens [R,T] int32 (BEGIN + prefix) -> logits [R,T,13].
+   * Without memoryIndex R = B and row i reads memory i; with it, row r reads memory
+   * memoryIndex[r], so one image's memory serves many rows without being copied. A host array:
+   * the decoder plans its per-image row groups from it, and reading it back from a device would stall.
+   */
+  decode(memory: tf.Tensor3D, tokens: tf.Tensor2D, opts: ForwardOptions, memoryIndex?: Int32Array): tf.Tensor3D;
+  /** Encode each image once and decode every target row: logits [R, T, 13]. */
+  forward(images: tf.Tensor4D, tokens: tf.Tensor2D, memoryIndex: Int32Array | null, opts: ForwardOptions): tf.Tensor3D;
   dispose(): void;
 }
 

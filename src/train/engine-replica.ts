@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BEGIN, PAD } from '../data/ids.ts';
 import type { ModelConfig } from '../config/sections/model.ts';
-import type { ModelShape, StepStats, TrainBatch } from '../model/types.ts';
-import { createDsiModel, type DsiModelImpl } from '../model/dsi-model.ts';
+import type { DsiModel, ModelShape, StepStats, TrainBatch } from '../model/types.ts';
+import { createDsiModel } from '../model/dsi-model.ts';
 import { tokenCrossEntropy } from '../model/loss.ts';
 
 /** Non-PAD target tokens of a batch (the loss normaliser). */
@@ -69,7 +69,7 @@ async function readStats(lossSum: tf.Scalar, counts: tf.Tensor1D): Promise<StepS
 }
 
 export class Replica {
-  constructor(readonly model: DsiModelImpl) {}
+  constructor(readonly model: DsiModel) {}
 
   static create(config: ModelConfig, shape: ModelShape, seed: number): Replica {
     return new Replica(createDsiModel(config, shape, seed));

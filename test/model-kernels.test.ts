@@ -1,0 +1,75 @@
+// Each kernel in src/model/kernels equals the plain formulation it stands for, in value and gradient.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../src/runtime/backend.ts';
+import { gatherRows } from '../src/model/kernels/gather-rows.ts';
+import { attendByImage, groupRowsByImage } from '../src/model/kernels/attention-by-image.ts';
+import { plainAttention } from '../src/model/kernels/attention.ts';
+import { mergeHeads, splitHeads, checkShape } from '../src/model/shapes.ts';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+async function close(x: tf.Tensor, y: tf.Tensor, what: string, tol = 1e-4): Promise<void> {
+  assert.deepEqual(x.shape, y.shape, `${what} shape`);
+  const [a, b] = [await x.data(), await y.data()];
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < tol * (1 + Math.abs(b[i])), `${what}[${i}] ${v} vs ${b[i]}`));
+}
+
+/** Value and gradients of sum(f(inputs) * w) for the kernel and the reference. */
+async function sameValueAndGradients(kernel: (...x: tf.Tensor[]) => tf.Tensor, reference: (...x: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): Promise<void> {
+  const out = reference(...inputs);
+  await close(kernel(...inputs), out, 'value');
+  const w = tf.randomNormal(out.shape, 0, 1, 'float32', 99);
+  const loss = (f: typeof kernel) => (...x: tf.Tensor[]) => tf.sum(tf.mul(f(...x), w));
+  const g1 = tf.grads(loss(kernel))(inputs);
+  const g2 = tf.grads(loss(reference))(inputs);
+  for (let i = 0; i < inputs.length; i++) await close(g1[i], g2[i], `gradient of input ${i}`);
+}
+
+describe('model kernels', () => {
+  it('gatherRows = one-hot(index) @ x', async () => {
+    const x = tf.randomNormal([5, 6], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const index = tf.tensor1d([4, 0, 0, 2, 4, 4, 1], 'int32');
+    await sameValueAndGradients(
+      (a) => gatherRows(a as tf.Tensor2D, index),
+      (a) => tf.matMul(tf.cast(tf.oneHot(index, 5), 'float32'), a as tf.Tensor2D),
+      [x],
+    );
+  });
+
+  it('attendByImage = every row attending to a copy of its image\'s keys and values', async () => {
+    // 7 rows of 3 positions over 3 images, uneven and out of order; 2 heads of 4; 5 memory rows per image.
+    const memoryIndex = Int32Array.from([2, 0, 2, 1, 0, 2, 2]);
+    const [rows, len, images, memLen, heads, d] = [7, 3, 3, 5, 2, 8];
+    const q = tf.randomNormal([rows * len, d], 0, 1, 'float32', 2);
+    const k = tf.randomNormal([images * memLen, d], 0, 1, 'float32', 3);
+    const v = tf.randomNormal([images * memLen, d], 0, 1, 'float32', 4);
+    const groups = groupRowsByImage(memoryIndex, images);
+    // Copy of each row's image as a one-hot matMul (tf.gather has no gradient on wasm).
+    const pick = tf.cast(tf.oneHot(tf.tensor1d(memoryIndex, 'int32'), images), 'float32') as tf.Tensor2D;
+    const perRow = (m: tf.Tensor) => tf.reshape(tf.matMul(pick, tf.reshape(m, [images, memLen * d]) as tf.Tensor2D), [rows * memLen, d]) as tf.Tensor2D;
+    const reference = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => {
+      const out = plainAttention(
+        splitHeads(qq as tf.Tensor2D, rows, len, heads),
+        splitHeads(perRow(kk), rows, memLen, heads),
+        splitHeads(perRow(vv), rows, memLen, heads),
+        null,
+        1 / Math.sqrt(d / heads),
+      );
+      return mergeHeads(out, rows, len, heads);
+    };
+    await sameValueAndGradients(
+      (qq, kk, vv) => attendByImage(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, groups, len, heads),
+      reference,
+      [q, k, v],
+    );
+  });
+
+  it('checkShape names the block and both shapes', () => {
+    assert.throws(() => checkShape(tf.zeros([2, 3]), [2, 4], 'encoder block output'), /encoder block output: expected shape \[2, 4\], got \[2, 3\]/);
+    checkShape(tf.zeros([2, 3]), [2, 3], 'fine');
+  });
+});
