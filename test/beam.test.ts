@@ -228,6 +228,20 @@ describe('beam search with a tiny trained model (real photos)', () => {
     corpus.indexedRows.forEach((row, id) => assert.equal(greedy[corpus.records.findIndex((r) => r.row === row)].id, id));
   });
 
+  it('cached (incremental) decoding ranks exactly like re-running the whole prefix, at K = 1, 5 and all', async () => {
+    const count = corpus.records.length;
+    const input = { pixels: images, count, imageSize: corpus.imageSize };
+    for (const k of [1, 5, corpus.indexedRows.length]) {
+      const opts = { beamWidth: k, topK: k, constrained: true, batchSize: 4 };
+      const cached = await searchWithModel(model, trieOfCorpus, input, opts);
+      const plain = await searchWithModel(model, trieOfCorpus, input, { ...opts, uncached: true });
+      plain.results.forEach((r, q) => {
+        assert.deepEqual(cached.results[q].ids, r.ids, `K = ${k}, query ${q}`);
+        r.scores.forEach((s, i) => assert.ok(Math.abs(s - cached.results[q].scores[i]) < 1e-4, `K = ${k}, query ${q}, rank ${i}`));
+      });
+    }
+  });
+
   it('searchWithModel batches queries without changing results and leaks no tensors', async () => {
     const count = corpus.records.length;
     const opts = { beamWidth: 12, topK: 12, constrained: true };

@@ -67,6 +67,37 @@ describe('DSI model', () => {
     model.dispose();
   });
 
+  it('incremental decoding (cached keys/values, beams reordered) gives the logits of the full decoder', async () => {
+    const model = createDsiModel(tinyModel({ patch_size: 4, num_heads: 2, decoder_layers: 2 }), shape, 6);
+    const memory = tf.tidy(() => model.encode(images(3, 4), { training: false }));
+    // Step 0: 3 rows (one per image). Step 1: 5 rows continuing rows 2,0,0,1,2. Step 2: 4 rows.
+    const steps = [
+      { tokens: [BEGIN, BEGIN, BEGIN], parents: null, images: [0, 1, 2] },
+      { tokens: [7, 1, 2, 5, 9], parents: [2, 0, 0, 1, 2], images: [2, 0, 0, 1, 2] },
+      { tokens: [3, 3, 0, END], parents: [4, 1, 2, 0], images: [2, 0, 0, 2] },
+    ];
+    const before = tf.memory().numTensors;
+    const dec = model.startDecoding(memory);
+    let sequences: number[][] = [];
+    for (const step of steps) {
+      sequences = step.tokens.map((tok, r) => [...(step.parents ? sequences[step.parents[r]] : []), tok]);
+      const cached = dec.step(Int32Array.from(step.tokens), step.parents && Int32Array.from(step.parents), Int32Array.from(step.images));
+      const full = tf.tidy(() => {
+        const len = sequences[0].length;
+        const logits = model.decode(memory, tf.tensor2d(sequences, [sequences.length, len], 'int32'), { training: false }, Int32Array.from(step.images));
+        return tf.reshape(tf.slice(logits, [0, len - 1, 0], [sequences.length, 1, 13]), [sequences.length, 13]);
+      });
+      const [a, b] = [await cached.data(), await full.data()];
+      assert.deepEqual(cached.shape, full.shape);
+      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-4, `position ${sequences[0].length - 1}, logit ${i}: ${v} vs ${b[i]}`));
+      tf.dispose([cached, full]);
+    }
+    dec.dispose();
+    assert.equal(tf.memory().numTensors, before, 'the incremental decoder frees its cache');
+    memory.dispose();
+    model.dispose();
+  });
+
   it('same seed gives identical weights, another seed different ones', async () => {
     const cfg = tinyModel({ patch_size: 4 });
     const m1 = createDsiModel(cfg, shape, 5);

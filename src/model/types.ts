@@ -37,8 +37,27 @@ export interface DsiModel {
    * the decoder plans its per-image row groups from it, and reading it back from a device would stall.
    */
   decode(memory: tf.Tensor3D, tokens: tf.Tensor2D, opts: ForwardOptions, memoryIndex?: Int32Array): tf.Tensor3D;
+  /**
+   * Incremental decoding over memory [B,P,D] (beam search): the decoder keeps each position's
+   * self-attention keys/values and projects the memory's keys/values once, instead of re-running
+   * the whole prefix at every step. Same logits as decode() up to float rounding.
+   */
+  startDecoding(memory: tf.Tensor3D): IncrementalDecoder;
   /** Encode each image once and decode every target row: logits [R, T, 13]. */
   forward(images: tf.Tensor4D, tokens: tf.Tensor2D, memoryIndex: Int32Array | null, opts: ForwardOptions): tf.Tensor3D;
+  dispose(): void;
+}
+
+export interface IncrementalDecoder {
+  /** Positions written so far (0: the next step feeds BEGIN at position 0). */
+  readonly length: number;
+  /**
+   * Feed one token per row and get the next-token logits [R, 13]. Row r continues row parents[r]
+   * of the previous step (parents is ignored at the first step) and reads memory memoryIndex[r].
+   * The caller disposes the logits.
+   */
+  step(tokens: Int32Array, parents: Int32Array | null, memoryIndex: Int32Array): tf.Tensor2D;
+  /** Free the cached keys/values (not the memory, which the caller owns). */
   dispose(): void;
 }
 

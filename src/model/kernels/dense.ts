@@ -37,3 +37,4 @@ const denseWithBias = customGradient((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tens
     },
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
