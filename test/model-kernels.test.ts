@@ -7,6 +7,7 @@ import { gatherRows } from '../src/model/kernels/gather-rows.ts';
 import { attendByImage, groupRowsByImage } from '../src/model/kernels/attention-by-image.ts';
 import { plainAttention } from '../src/model/kernels/attention.ts';
 import { mergeHeads, splitHeads, checkShape } from '../src/model/shapes.ts';
+import { installWasmKernels } from '../src/model/kernels/wasm-kernels.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -66,6 +67,41 @@ describe('model kernels', () => {
       reference,
       [q, k, v],
     );
+  });
+
+  it('the in-place wasm Slice/SplitV copy exactly the values of slicing on the host', async () => {
+    installWasmKernels();
+    const shape = [3, 4, 5, 6];
+    const values = Float32Array.from({ length: 360 }, (_, i) => i * 0.5 - 7);
+    const at = (i: number, j: number, k: number, l: number) => values[((i * 4 + j) * 5 + k) * 6 + l];
+    const x = tf.tensor4d(values, shape as [number, number, number, number]);
+    const expected: number[] = [];
+    for (let i = 1; i < 3; i++) for (let j = 0; j < 4; j++) for (let k = 2; k < 4; k++) for (let l = 1; l < 6; l++) expected.push(at(i, j, k, l));
+    assert.deepEqual([...(await tf.slice(x, [1, 0, 2, 1], [2, 4, 2, 5]).data())], expected);
+    const m = tf.reshape(x, [60, 6]) as tf.Tensor2D;
+    const parts = tf.split(m, [1, 3, 2], 1);
+    const cols = [[0, 1], [1, 4], [4, 6]];
+    for (let p = 0; p < 3; p++) {
+      const want: number[] = [];
+      for (let r = 0; r < 60; r++) for (let c = cols[p][0]; c < cols[p][1]; c++) want.push(values[r * 6 + c]);
+      assert.deepEqual([...(await parts[p].data())], want);
+    }
+    assert.deepEqual([...(await tf.slice(tf.tensor1d([1, 2, 3, 4]), [1], [2]).data())], [2, 3]);
+    // The gradient of split is tfjs's own (concat of the output gradients).
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.split(t as tf.Tensor2D, [1, 3, 2], 1)[1], 2)))(m);
+    const gv = await g.data();
+    gv.forEach((v, i) => assert.equal(v, i % 6 >= 1 && i % 6 < 4 ? 2 : 0));
+  });
+
+  it('the sharing wasm Identity: a clone keeps its values after the original is disposed, and frees its memory', async () => {
+    installWasmKernels();
+    const before = tf.memory().numBytes;
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const y = tf.clone(x);
+    x.dispose();
+    assert.deepEqual([...(await y.data())], [1, 2, 3, 4]);
+    y.dispose();
+    assert.equal(tf.memory().numBytes, before);
   });
 
   it('checkShape names the block and both shapes', () => {

@@ -11,6 +11,7 @@ import { ParamStore } from './params.ts';
 import { DropoutSeeds } from './dropout.ts';
 import { positionTable } from './positional.ts';
 import { decoder, decoderStep, encoder, startDecoderCache, type DecoderCache, type DecoderWeights, type Dims, type EncoderWeights } from './transformer.ts';
+import { installWasmKernels } from './kernels/wasm-kernels.ts';
 import { decoderBlockWeights, encoderBlockWeights, layerNormWeights, linear } from './weights.ts';
 
 function checkConfig(config: ModelConfig, shape: ModelShape): void {
@@ -47,6 +48,7 @@ function decoderWeights(p: ParamStore, cfg: ModelConfig, seqLen: number): Decode
 
 function build(config: ModelConfig, shape: ModelShape, params: ParamStore): DsiModel {
   checkConfig(config, shape);
+  installWasmKernels();
   const patchCount = (shape.imageSize / config.patch_size) ** 2;
   const encoderW = encoderWeights(params, config, patchCount);
   const decoderW = decoderWeights(params, config, sequenceLength(shape.idLength));
