@@ -35,7 +35,7 @@ describe('model kernels', () => {
     const x = tf.randomNormal([5, 6], 0, 1, 'float32', 1) as tf.Tensor2D;
     const index = tf.tensor1d([4, 0, 0, 2, 4, 4, 1], 'int32');
     await sameValueAndGradients(
-      (a) => gatherRows(a as tf.Tensor2D, index, index.dataSync() as Int32Array),
+      (a) => gatherRows(a as tf.Tensor2D, index),
       (a) => tf.matMul(tf.cast(tf.oneHot(index, 5), 'float32'), a as tf.Tensor2D),
       [x],
     );
@@ -69,7 +69,7 @@ describe('model kernels', () => {
     );
   });
 
-  it('the in-place wasm Slice/SplitV copy exactly the values of slicing on the host', async () => {
+  it('the in-place wasm Slice/SplitV/Unpack/GatherV2 copy exactly the values of slicing on the host', async () => {
     installWasmKernels();
     const shape = [3, 4, 5, 6];
     const values = Float32Array.from({ length: 360 }, (_, i) => i * 0.5 - 7);
@@ -87,6 +87,12 @@ describe('model kernels', () => {
       assert.deepEqual([...(await parts[p].data())], want);
     }
     assert.deepEqual([...(await tf.slice(tf.tensor1d([1, 2, 3, 4]), [1], [2]).data())], [2, 3]);
+    // Unstack and row gather.
+    const groups = tf.unstack(tf.reshape(x, [12, 5, 6]));
+    for (const g of [0, 7, 11]) assert.deepEqual([...(await groups[g].data())], [...values.subarray(g * 30, (g + 1) * 30)]);
+    const rows = await tf.gather(m, tf.tensor1d([59, 0, 3, 3], 'int32')).data();
+    assert.deepEqual([...rows], [59, 0, 3, 3].flatMap((r) => [...values.subarray(r * 6, (r + 1) * 6)]));
+    assert.throws(() => tf.gather(m, tf.tensor1d([60], 'int32')), /not in \[0, 59\]/);
     // The gradient of split is tfjs's own (concat of the output gradients).
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.split(t as tf.Tensor2D, [1, 3, 2], 1)[1], 2)))(m);
     const gv = await g.data();

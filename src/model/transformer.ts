@@ -16,7 +16,6 @@ import { DropoutSeeds } from './dropout.ts';
 import { attend } from './kernels/attention.ts';
 import { attendByImage, groupRowsByImage, type RowGroups } from './kernels/attention-by-image.ts';
 import { dense } from './kernels/dense.ts';
-import { takeRows } from './kernels/gather-rows.ts';
 import { gelu } from './kernels/gelu.ts';
 import { oneHotFloat } from './kernels/one-hot.ts';
 import { checkShape, mergeHeads, splitHeads } from './shapes.ts';
@@ -224,7 +223,7 @@ export function startDecoderCache(memory: tf.Tensor3D, w: DecoderWeights): Decod
 function reorderRows(cache: tf.Tensor3D, parents: Int32Array, heads: number): tf.Tensor3D {
   const [rowsHeads, t, dh] = cache.shape;
   const byRow = tf.reshape(cache, [rowsHeads / heads, heads * t * dh]) as tf.Tensor2D;
-  return tf.reshape(takeRows(byRow, parents), [parents.length * heads, t, dh]);
+  return tf.reshape(tf.gather(byRow, tf.tensor1d(parents, 'int32')), [parents.length * heads, t, dh]);
 }
 
 /**

@@ -20,12 +20,10 @@ import { gatherRows } from './gather-rows.ts';
 export interface RowGroups {
   images: number;
   perImage: number;
-  /** [R] slot of each target row (a tensor and the same values on the host). */
+  /** [R] slot of each target row. */
   slotOfRow: tf.Tensor1D;
-  slotOfRowHost: Int32Array;
   /** [B * perImage] row in each slot; empty slots repeat row 0 (their outputs are never read). */
   rowOfSlot: tf.Tensor1D;
-  rowOfSlotHost: Int32Array;
 }
 
 export function groupRowsByImage(memoryIndex: Int32Array, images: number): RowGroups {
@@ -44,9 +42,7 @@ export function groupRowsByImage(memoryIndex: Int32Array, images: number): RowGr
     images,
     perImage,
     slotOfRow: tf.tensor1d(slotOfRow, 'int32'),
-    slotOfRowHost: slotOfRow,
     rowOfSlot: tf.tensor1d(rowOfSlot, 'int32'),
-    rowOfSlotHost: rowOfSlot,
   };
 }
 
@@ -61,8 +57,8 @@ export function attendByImage(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, gr
   const memLen = k.shape[0] / images;
   const slots = images * perImage;
   const groupLen = perImage * len;
-  const qGrouped = tf.reshape(gatherRows(tf.reshape(q, [rows, len * d]) as tf.Tensor2D, groups.rowOfSlot, groups.rowOfSlotHost), [slots * len, d]) as tf.Tensor2D;
+  const qGrouped = tf.reshape(gatherRows(tf.reshape(q, [rows, len * d]) as tf.Tensor2D, groups.rowOfSlot), [slots * len, d]) as tf.Tensor2D;
   const out = attend(splitHeads(qGrouped, images, groupLen, heads), splitHeads(k, images, memLen, heads), splitHeads(v, images, memLen, heads), null);
   const perSlot = tf.reshape(mergeHeads(out, images, groupLen, heads), [slots, len * d]) as tf.Tensor2D;
-  return tf.reshape(gatherRows(perSlot, groups.slotOfRow, groups.slotOfRowHost), [rows * len, d]) as tf.Tensor2D;
+  return tf.reshape(gatherRows(perSlot, groups.slotOfRow), [rows * len, d]) as tf.Tensor2D;
 }

@@ -13,13 +13,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { customGradient } from './custom-gradient.ts';
+import { installWasmKernels } from './wasm-kernels.ts';
 
 /** q [G,T,dh], k/v [G,S,dh], optional additive mask [T,S] -> [G,T,dh]. */
 export function attend(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null): tf.Tensor3D {
   const scale = 1 / Math.sqrt(q.shape[2]);
   // Only wasm has the slow batched matMul; native TensorFlow (CPU/GPU) and the JS cpu backend
   // run batched matMuls at full speed and would only pay for the host round trip.
-  if (q.shape[1] >= 16 && tf.getBackend() === 'wasm') return groupedAttention(q, k, v, mask, scale);
+  if (q.shape[1] >= 16 && tf.getBackend() === 'wasm') {
+    installWasmKernels();
+    return groupedAttention(q, k, v, mask, scale);
+  }
   return plainAttention(q, k, v, mask, scale);
 }
 
@@ -30,23 +34,13 @@ export function plainAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, m
   return tf.matMul(tf.softmax(scores), v);
 }
 
-/**
- * [G, r, c] -> G tensors [r, c]. tf.split on wasm copies the WHOLE input once per output slice
- * (its Slice kernel calls readSync, which copies the tensor out of the heap): 128 groups cost
- * 128 full copies (~0.4 s per split measured). Reading once and uploading each group is 2 copies.
- */
-function splitGroups(x: tf.Tensor3D): tf.Tensor2D[] {
-  const [g, r, c] = x.shape;
-  const data = x.dataSync() as Float32Array;
-  const size = r * c;
-  return Array.from({ length: g }, (_, i) => tf.tensor2d(data.subarray(i * size, (i + 1) * size), [r, c]));
-}
-
 /** G separate 2-D products a_g @ b_g (a [G,m,k], b [G,k,n]) -> [G,m,n]. */
 export function groupedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const g = a.shape[0];
-  const as = splitGroups(a);
-  const bs = splitGroups(b);
+  // Unstacking is a contiguous copy per group with wasm-kernels.ts's Unpack (wasm's own copied the
+  // whole tensor per group; reading it to the host and uploading each group was the workaround).
+  const as = tf.unstack(a) as tf.Tensor2D[];
+  const bs = tf.unstack(b) as tf.Tensor2D[];
   const outs = as.map((ai, i) => tf.matMul(ai, bs[i]));
   const out = tf.reshape(tf.concat(outs, 0), [g, a.shape[1], b.shape[2]]) as tf.Tensor3D;
   tf.dispose([...as, ...bs, ...outs]);
