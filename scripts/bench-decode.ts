@@ -12,11 +12,11 @@ import { queriesOf } from '../src/data/types.ts';
 import { searchWithModel } from '../src/decode/model-search.ts';
 import { IdTrie } from '../src/decode/trie.ts';
 import { corpusQueries } from '../src/eval/queries.ts';
-import { openRun } from '../src/eval/setup.ts';
+import { openRun } from '../src/runs/open.ts';
 import { createDsiModel, modelFromState } from '../src/model/dsi-model.ts';
 import type { DsiModel } from '../src/model/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
-import { formatKernelTimes, kernelTimes } from '../src/train/bench.ts';
+import { formatKernelTimes, kernelTimes } from '../src/bench/bench.ts';
 
 const args = process.argv.slice(2);
 const random = args.includes('--random');

@@ -8,7 +8,7 @@ import { modelScorer, searchWithModel } from '../src/decode/model-search.ts';
 import { modelFromState } from '../src/model/dsi-model.ts';
 import type { DsiModel } from '../src/model/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
-import { modelShapeOf } from '../src/train/trainer.ts';
+import { modelShapeOf } from '../src/runs/checkpoint.ts';
 import type { Corpus } from '../src/data/types.ts';
 import { memorisingConfig, trainMemorisingModel } from './helpers/memorised-run.ts';
 import { tinyCorpus } from './train-fixtures.ts';

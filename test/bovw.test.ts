@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { assignNearest } from '../src/bovw/assign.ts';
 import { inverseDocumentFrequency, rootSift, unitRows, weightHistogram, wordCounts } from '../src/bovw/histograms.ts';
-import { loadBovwIndex, loadOrBuildBovwIndex, rankByBovw, rankManyByBovw } from '../src/bovw/index.ts';
-import { quickEvaluate } from '../src/bovw/quickEval.ts';
+import { loadBovwIndex, loadOrBuildBovwIndex, rankByBovw, rankManyByBovw } from '../src/bovw/bovw-index.ts';
+import { quickEvaluate } from '../src/eval/bovw-quick-eval.ts';
 import { rankByCosine } from '../src/bovw/rank.ts';
 import { kmeans, kmeansPlusPlus, sampleRows } from '../src/bovw/vocabulary.ts';
 import { kmeans as mlKmeans } from 'ml-kmeans';
@@ -15,9 +15,10 @@ import type { BovwConfig } from '../src/config/sections/bovw.ts';
 import type { Corpus, ImageRecord } from '../src/data/types.ts';
 import { imagePixels, queriesOf } from '../src/data/types.ts';
 import { Rng } from '../src/runtime/rng.ts';
+import { SAMPLE_PHOTOS } from './helpers/test-data.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
-const IMAGENETTE = path.resolve(import.meta.dirname, '..', '..', 'shared', 'data', 'imagenette-224', 'train');
+const IMAGENETTE = SAMPLE_PHOTOS;
 
 const baseConfig: BovwConfig = {
   clusters: 50, max_descriptors: 20000, kmeans_iterations: 30, weighting: 'raw', normalization: 'none', root_sift: false, seed: 7,
@@ -63,7 +64,7 @@ test('k-means recovers well-separated clusters and is reproducible with a seed',
 
 test("Hamerly-accelerated k-means gives plain Lloyd's result on real SIFT descriptors", async () => {
   const { loadFixture } = await import('./sift-fixtures.ts');
-  const { detectAndDescribe } = await import('../src/bovw/sift/index.ts');
+  const { detectAndDescribe } = await import('../src/bovw/sift/sift.ts');
   const parts = await Promise.all(['tench-160', 'church-160', 'parachute-160'].map(async (name) => detectAndDescribe((await loadFixture(name)).gray).descriptors));
   const points = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
   let offset = 0;
@@ -84,7 +85,7 @@ test('our k-means agrees with ml-kmeans (the reference library) started from the
   // ml-kmeans is too slow for a 25k-descriptor vocabulary (see vocabulary.ts), so it serves as
   // the independent oracle for our typed-array Lloyd/Hamerly iterations.
   const { loadFixture } = await import('./sift-fixtures.ts');
-  const { detectAndDescribe } = await import('../src/bovw/sift/index.ts');
+  const { detectAndDescribe } = await import('../src/bovw/sift/sift.ts');
   const points = detectAndDescribe((await loadFixture('church-160')).gray).descriptors;
   const n = points.length / 128;
   const k = 12;

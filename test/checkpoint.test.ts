@@ -5,18 +5,19 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Corpus } from '../src/data/types.ts';
 import { modelFromState } from '../src/model/dsi-model.ts';
-import type { EngineState } from '../src/model/types.ts';
+import type { EngineState } from '../src/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { UserError } from '../src/runtime/errors.ts';
 import { batchesOf, indexingItems } from '../src/train/batches.ts';
-import { assertCompatible, loadCheckpoint, saveCheckpoint, type CheckpointData } from '../src/train/checkpoint.ts';
-import { createEngine } from '../src/train/engine.ts';
-import { launchTraining } from '../src/train/launch.ts';
+import { assertCompatible, loadCheckpoint, saveCheckpoint, type CheckpointData } from '../src/runs/checkpoint.ts';
+import { createEngine } from '../src/train/engine/engine.ts';
+import { launchTraining } from '../src/train/train.ts';
 import { initialTrainerState } from '../src/train/phases.ts';
-import { modelShapeOf } from '../src/train/trainer.ts';
+import { modelShapeOf } from '../src/runs/checkpoint.ts';
 import { decoderInputFor, encodeTarget } from '../src/data/ids.ts';
 import { Rng } from '../src/runtime/rng.ts';
 import { IMAGENETTE, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
+import { sampleClasses } from './helpers/test-data.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
 const dirs = tempDir('ckpt');
@@ -142,7 +143,7 @@ test('a checkpoint is refused for another model config or corpus, naming what di
 test('dsi train --resume: refuses a changed model, continues otherwise, and refuses to overwrite a run; --from branches phase 2 off the index of a run', async () => {
   // A real folder source of 2 classes x 4 photos, through prepareCorpus and its cache.
   const root = join(dirs.path, 'images');
-  for (const cls of readdirSync(IMAGENETTE).sort().slice(0, 2)) {
+  for (const cls of sampleClasses().slice(0, 2)) {
     mkdirSync(join(root, cls), { recursive: true });
     for (const f of readdirSync(join(IMAGENETTE, cls)).sort().slice(0, 4)) copyFileSync(join(IMAGENETTE, cls, f), join(root, cls, f));
   }
@@ -189,4 +190,22 @@ test('dsi train --resume: refuses a changed model, continues otherwise, and refu
   await assert.rejects(launchTraining({ ...common, from: 'nope', run: 'x' }), /no run "nope"/);
   await assert.rejects(launchTraining({ ...common, from: 'cli', resume: 'cli' }), /--from starts a new run and --resume continues one/);
   await assert.rejects(launchTraining({ ...common, from: 'cli', run: 'y', overrides: ['model.ffn_dim=128'] }), /model\.ffn_dim: checkpoint 64, config 128/);
+});
+
+test('a checkpoint write that fails (a full disk) removes its half-written temp folder and keeps the previous checkpoint', async () => {
+  const root = join(dirs.path, 'failing-write');
+  const data = {
+    config: tinyConfig(),
+    corpusHash: 'tinycorpus0001',
+    shape: { imageSize: 32, idLength: 2 },
+    backend: 'wasm',
+    engine: { weights: [{ name: 'w', shape: [2], dtype: 'float32', data: new Float32Array([1, 2]) }], optimizer: [], step: 1 },
+    trainer: initialTrainerState(1),
+  } as unknown as CheckpointData;
+  await saveCheckpoint('r', 'last', data, root);
+  // A write error in the middle of the folder (here: a tensor that cannot be packed).
+  const broken = { ...data, engine: { ...data.engine, optimizer: null } } as unknown as CheckpointData;
+  await assert.rejects(saveCheckpoint('r', 'last', broken, root));
+  assert.deepEqual(readdirSync(join(root, 'r')).filter((n) => n.startsWith('.tmp-')), []);
+  assert.equal((await loadCheckpoint('r', 'last', root)).engine.step, 1);
 });

@@ -35,7 +35,7 @@ test('every shipped config validates (coco once given a root)', () => {
   for (const name of ['imagenette', 'imagenette-replay', 'imagenette-1024', 'imagenette-2048', 'tiny-imagenet', 'imagenet-1k', 'quickstart']) {
     loadConfig(name);
   }
-  loadConfig('coco', ['data.root=../shared/data/coco-mini']);
+  loadConfig('coco', ['data.root=test/fixtures/coco-mini']);
 });
 
 test('config errors name the key, the bad value and what is allowed', () => {
@@ -81,4 +81,22 @@ test('config file errors name the file: bad YAML with its line, a list instead o
 
 test('a missing config file is named', () => {
   assert.throws(() => loadConfig('no-such-config.yaml'), /config file "no-such-config\.yaml" not found/);
+});
+
+test('an unknown --set key is blamed on --set, an unknown key of the file on the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dsi-set-'));
+  try {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'data:\n  num_images: 24\n  typo_in_file: 1\n');
+    assert.throws(
+      () => loadConfig(file, ['data.no_such_key=3']),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /unknown key "data\.no_such_key" .*\(from --set\)/.test(e.message) &&
+        new RegExp(`unknown key "data\\.typo_in_file" .*\\(in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`).test(e.message) &&
+        !/no_such_key[^\n]*\(in /.test(e.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

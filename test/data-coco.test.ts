@@ -2,14 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
 import { prepareCorpus } from '../src/data/corpus.ts';
 import { decodeToSquareRgb } from '../src/data/images.ts';
 import { imagePixels, queriesOf } from '../src/data/types.ts';
 import { UserError } from '../src/runtime/errors.ts';
-import { COCO128, COCO_MINI, tempDir } from './data-fixtures.ts';
+import { COCO_MINI, tempDir } from './data-fixtures.ts';
+import { testData } from './helpers/test-data.ts';
+
+const COCO128 = testData('coco128');
 
 process.env.DSI_NO_PROGRESS = '1';
 
@@ -29,7 +32,7 @@ test('COCO from a local folder: multi-label classes by area, relevance by shared
   const corpus = await prepareCorpus(cocoConfig(COCO_MINI), { cacheRoot: tempDir('coco-cache') });
   assert.equal(corpus.records.length, 30);
   const unannotated = corpus.skipped.filter((s) => /no entry in instances_val2017\.json/.test(s.reason));
-  assert.equal(unannotated.length, 80);
+  assert.equal(unannotated.length, 8); // the fixture's photos that instances_val2017.json does not describe
 
   // Classes of one image, checked by hand against the annotation file.
   const instances = JSON.parse(readFileSync(join(COCO_MINI, 'annotations', 'instances_val2017.json'), 'utf8'));
@@ -53,13 +56,28 @@ test('COCO from a local folder: multi-label classes by area, relevance by shared
   assert.ok(crossClass > 0, 'some query is relevant to an image of another primary class (multi-label)');
 });
 
-test('COCO without captions: a clear error unless coco_min_captions=0', async () => {
+test('COCO without a captions file: a clear error unless coco_min_captions=0', async () => {
+  const root = tempDir('coco-nocaptions');
+  mkdirSync(join(root, 'annotations'));
+  writeFileSync(join(root, 'annotations', 'instances_val2017.json'), readFileSync(join(COCO_MINI, 'annotations', 'instances_val2017.json')));
+  symlinkSync(join(COCO_MINI, 'val2017'), join(root, 'val2017'));
+  const cacheRoot = tempDir('coco-nocaptions-cache');
+  await assert.rejects(
+    prepareCorpus(cocoConfig(root), { cacheRoot }),
+    (e: unknown) => e instanceof UserError && /captions_val2017\.json does not exist.*coco_min_captions=0/.test(e.message),
+  );
+  const corpus = await prepareCorpus(cocoConfig(root, ['data.coco_min_captions=0']), { cacheRoot });
+  assert.equal(corpus.records.length, 30);
+  assert.ok(corpus.records.every((r) => r.captions.length === 0));
+});
+
+test('COCO without captions (real coco128): a clear error unless coco_min_captions=0', { skip: COCO128.skip }, async () => {
   const cacheRoot = tempDir('coco128-cache');
   await assert.rejects(
-    prepareCorpus(cocoConfig(COCO128, ['data.coco_split=train2017']), { cacheRoot }),
+    prepareCorpus(cocoConfig(COCO128.path, ['data.coco_split=train2017']), { cacheRoot }),
     (e: unknown) => e instanceof UserError && /captions_train2017\.json does not exist.*coco_min_captions=0/.test(e.message),
   );
-  const corpus = await prepareCorpus(cocoConfig(COCO128, ['data.coco_split=train2017', 'data.coco_min_captions=0']), { cacheRoot });
+  const corpus = await prepareCorpus(cocoConfig(COCO128.path, ['data.coco_split=train2017', 'data.coco_min_captions=0']), { cacheRoot });
   assert.equal(corpus.records.length, 30);
   assert.ok(corpus.records.every((r) => r.captions.length === 0));
   assert.deepEqual(

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadConfig, PROJECT_ROOT } from '../src/config/load.ts';
@@ -143,8 +143,65 @@ test('dsi data prints the summary as JSON and reports a bad root with exit statu
   assert.equal(summary.images, 400);
   assert.equal(summary.indexed, 100);
   assert.deepEqual(summary.queries, { train: 240, val: 30, test: 30 });
-  assert.ok(existsSync(join(summary.cachePath, 'images.bin')));
+  assert.ok(existsSync(join(summary.cache_path, 'images.bin')));
   const bad = spawnSync(process.execPath, [bin, 'data', '--config', 'quickstart.yaml', '--set', 'data.root=/no/such/dir'], { env, encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /data\.root=\/no\/such\/dir is not a folder/);
+});
+
+test('the cache is verified: zeroed bytes in images.bin are detected and rebuilt (prepareCorpus) or refused (by hash)', async () => {
+  const root = await makeFolder();
+  const cacheRoot = tempDir('cache');
+  const built = await prepareCorpus(dataConfig(root), { cacheRoot });
+  const manifest = JSON.parse(readFileSync(join(built.cachePath, 'manifest.json'), 'utf8'));
+  assert.match(manifest.pixelsSha256, /^[0-9a-f]{64}$/);
+  const bin = join(built.cachePath, 'images.bin');
+  const bytes = readFileSync(bin);
+  bytes.fill(0, 0, 4096); // same size, zeroed start: the old size check passes
+  writeFileSync(bin, bytes);
+  await assert.rejects(loadCorpusByHash(built.hash, cacheRoot), (e: unknown) => e instanceof UserError && /damaged \(images\.bin does not match the sha256/.test(e.message));
+  const notes: string[] = [];
+  const rebuilt = await prepareCorpus(dataConfig(root), { cacheRoot, log: (l) => notes.push(l) });
+  assert.equal(rebuilt.reused, false);
+  assert.ok(notes.some((n) => /damaged.*rebuilding it/.test(n)), notes.join('\n'));
+  assert.deepEqual(rebuilt.pixels, built.pixels);
+  assert.equal((await prepareCorpus(dataConfig(root), { cacheRoot })).reused, true);
+});
+
+test('the cache key follows content: swapping two same-size photos between classes rebuilds', async () => {
+  const root = tempDir('swap');
+  const cacheRoot = tempDir('cache');
+  await copyImageFolder(root, { n01440764: 6, n02102040: 6 });
+  // Two different photos padded to one size (JPEG decoders ignore bytes after the end marker).
+  const a = join(root, 'n01440764', readdirSync(join(root, 'n01440764')).sort()[0]);
+  const b = join(root, 'n02102040', readdirSync(join(root, 'n02102040')).sort()[0]);
+  const [ba, bb] = [readFileSync(a), readFileSync(b)];
+  const size = Math.max(ba.length, bb.length);
+  const pad = (x: Buffer) => Buffer.concat([x, Buffer.alloc(size - x.length)]);
+  writeFileSync(a, pad(ba));
+  writeFileSync(b, pad(bb));
+  const config = dataConfig(root, ['data.num_images=12', 'data.min_images_per_class=6']);
+  const before = await prepareCorpus(config, { cacheRoot });
+  writeFileSync(a, pad(bb));
+  writeFileSync(b, pad(ba));
+  const after = await prepareCorpus(config, { cacheRoot });
+  assert.notEqual(after.hash, before.hash);
+  assert.equal(after.reused, false);
+});
+
+test('a folder corpus follows symlinked photos and class folders, and skips a link loop and a broken link with a reason', async () => {
+  const base = tempDir('links');
+  const root = join(base, 'root');
+  const elsewhere = join(base, 'elsewhere');
+  await copyImageFolder(elsewhere, { n01440764: 6, n02102040: 6 });
+  mkdirSync(join(root, 'n01440764'), { recursive: true });
+  for (const f of readdirSync(join(elsewhere, 'n01440764'))) symlinkSync(join(elsewhere, 'n01440764', f), join(root, 'n01440764', f));
+  symlinkSync(join(elsewhere, 'n02102040'), join(root, 'n02102040'));
+  symlinkSync(root, join(root, 'loop'));
+  symlinkSync(join(base, 'nowhere.jpg'), join(root, 'n01440764', 'zz-dangling.jpg'));
+  const corpus = await prepareCorpus(dataConfig(root, ['data.num_images=12', 'data.min_images_per_class=6']), { cacheRoot: tempDir('cache') });
+  assert.equal(corpus.records.length, 12);
+  assert.deepEqual([...corpus.classNames].sort(), ['n01440764', 'n02102040']);
+  assert.ok(corpus.skipped.some((s) => s.source.endsWith('loop') && /symbolic link loop/.test(s.reason)), JSON.stringify(corpus.skipped));
+  assert.ok(corpus.skipped.some((s) => s.source.endsWith('zz-dangling.jpg') && /broken symbolic link/.test(s.reason)));
 });

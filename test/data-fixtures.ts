@@ -1,17 +1,15 @@
 /**
- * Real images for the data tests, derived from ../shared/data photos into temp folders
- * (the shared folder is read-only). Not a test file itself.
+ * Real images for the data tests (the repo's own, see helpers/test-data.ts), copied or derived
+ * into temp folders so the originals are never written. Not a test file itself.
  */
 import { mkdtempSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../src/config/load.ts';
+import { join } from 'node:path';
+import { COCO_FIXTURE, SAMPLE_PHOTOS } from './helpers/test-data.ts';
 
-export const SHARED_DATA = resolve(PROJECT_ROOT, '..', 'shared', 'data');
-export const IMAGENETTE = join(SHARED_DATA, 'imagenette-224', 'train');
-export const COCO_MINI = join(SHARED_DATA, 'coco-mini');
-export const COCO128 = join(SHARED_DATA, 'coco128');
+export const IMAGENETTE = SAMPLE_PHOTOS;
+export const COCO_MINI = COCO_FIXTURE;
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `dsi-${prefix}-`));

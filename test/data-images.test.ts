@@ -94,3 +94,8 @@ test('truncated, empty, non-image and tiny files are rejected with a reason, nev
   const tiny = await sharp(photo).resize(8, 8).png().toBuffer();
   assert.match(await rejection(tiny), /too small: 8x8 px/);
 });
+
+test('SVG text named .jpg is refused as a photo (sharp would render it): raster photo formats only', async () => {
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="red"/></svg>');
+  await assert.rejects(decodeToSquareRgb(svg, { size: SIZE }), (e: unknown) => e instanceof ImageRejected && /not a raster photo: the file is SVG/.test(e.reason));
+});

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downloadFile, UnreachableError, HttpStatusError } from '../src/data/download.ts';
 import { UserError } from '../src/runtime/errors.ts';
+import { SAMPLE_PHOTOS, sampleClasses } from './helpers/test-data.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
 
-// Real JPEG bytes (a few Imagenette photos back to back) so sizes and content are realistic.
-const IMAGES = '/work/shared/data/imagenette-224/train/n01440764';
+// Real JPEG bytes (the repo's sample photos back to back, ~0.7 MB) so sizes and content are realistic.
 let payload: Buffer;
 
 /** What the server should do with the next requests for /file; each request consumes one mode. */
@@ -44,8 +44,9 @@ function serveFile(req: IncomingMessage, res: ServerResponse, mode: Mode) {
 }
 
 before(async () => {
-  const names = (await readdir(IMAGES)).sort().slice(0, 12);
-  payload = Buffer.concat(await Promise.all(names.map((n) => readFile(join(IMAGES, n)))));
+  const files: string[] = [];
+  for (const wnid of sampleClasses()) for (const name of (await readdir(join(SAMPLE_PHOTOS, wnid))).sort()) files.push(join(SAMPLE_PHOTOS, wnid, name));
+  payload = Buffer.concat(await Promise.all(files.map((f) => readFile(f))));
   dir = await mkdtemp(join(tmpdir(), 'dsi-download-'));
   server = createServer((req, res) => {
     seen.push({ path: req.url!, range: req.headers.range, auth: req.headers.authorization });

@@ -2,10 +2,10 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/runtime/backend.ts';
-import { createEngine } from '../src/train/engine.ts';
-import { Replica, countTargetTokens } from '../src/train/engine-replica.ts';
+import { createEngine } from '../src/train/engine/engine.ts';
+import { Replica, countTargetTokens } from '../src/train/engine/replica.ts';
 import { encodeTarget } from '../src/data/ids.ts';
-import type { EngineOptions, TrainBatch } from '../src/model/types.ts';
+import type { EngineOptions, TrainBatch } from '../src/train/engine/engine.ts';
 import { indexingBatch, randomPixels, realImages, tinyModel, trainConfig } from './model-fixtures.ts';
 
 let backend = '';

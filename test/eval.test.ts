@@ -7,12 +7,16 @@ import type { DsiConfig } from '../src/config/schema.ts';
 import type { Corpus } from '../src/data/types.ts';
 import { runEvaluation, type EvalOptions } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
-import { loadOrBuildBovwIndex } from '../src/bovw/index.ts';
+import { fileQueries } from '../src/eval/queries.ts';
+import { loadOrBuildBovwIndex } from '../src/bovw/bovw-index.ts';
 import { loadConfig, PROJECT_ROOT } from '../src/config/load.ts';
 import { prepareCorpus } from '../src/data/corpus.ts';
 import type { EvalReport } from '../src/eval/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { UserError } from '../src/runtime/errors.ts';
+import { openRunCorpus } from '../src/runs/open.ts';
+import { displayNamesFor } from '../src/data/class-names/display-names.ts';
+import { evalReportMetrics } from '../src/track/eval-metrics.ts';
 import { cacheCorpus, memorisingConfig, saveRunCheckpoint, trainMemorisingModel } from './helpers/memorised-run.ts';
 import { IMAGENETTE, tempDir, tinyCorpus } from './train-fixtures.ts';
 
@@ -65,6 +69,13 @@ describe('dsi eval', () => {
     }
   });
 
+  it('records which checkpoint (phase, epoch) each ViT row was read from', () => {
+    const ckpts = both.report.checkpoints ?? [];
+    assert.deepEqual(ckpts.map((c) => [c.model, c.kind, c.phase]), [['zero-shot', 'indexing', 'indexing'], ['fine-tuned', 'retrieval', 'retrieval']]);
+    for (const c of ckpts) assert.ok(Number.isInteger(c.epoch) && Number.isInteger(c.step) && c.created, JSON.stringify(c));
+    assert.match(both.markdown, /Checkpoints: zero-shot = indexing \(indexing epoch \d+/);
+  });
+
   it('measures IA@K correctly: a model that memorised its images has IA@1 = 1', () => {
     assert.deepEqual(both.report.models[0].ia, { 'IA@1': 1, 'IA@5': 1 });
   });
@@ -109,21 +120,35 @@ describe('dsi eval', () => {
     }
     writeFileSync(join(dir, first, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]));
     mkdirSync(join(dir, 'n99999999'));
-    const { report } = await evaluate({ run: 'full', protocol: 'full', queriesDir: dir });
+    const own = ['eval.json', 'eval.md', 'summary.json'].map((f) => readFileSync(join(both.dir, f), 'utf8'));
+    const { report, files } = await evaluate({ run: 'full', protocol: 'full', queriesDir: dir });
+    // One result per query set: the run's own eval.json / eval.md / summary.json (its test-split result) stay.
+    assert.deepEqual(['eval.json', 'eval.md', 'summary.json'].map((f) => readFileSync(join(both.dir, f), 'utf8')), own);
+    assert.equal(files.length, 2);
+    assert.match(files[0], /eval-queries-outside-[0-9a-f]{6}\.json$/);
+    assert.equal((JSON.parse(readFileSync(files[0], 'utf8')) as EvalReport).querySet.count, 4);
     assert.equal(report.querySet.count, 4);
     assert.equal(report.querySet.skipped, 1);
     assert.ok(report.notes.some((n) => n.includes('n99999999')));
     assert.ok(report.models.every((m) => m.full?.queries === 4 && m.fullAllQueries === null));
   });
 
+  it('dsi search refuses what is not a regular file (/dev/zero would be read without end) and says when it is a folder', async () => {
+    await assert.rejects(fileQueries(['/dev/zero'], corpus), (e: Error) => e instanceof UserError && /\/dev\/zero is not a regular file/.test(e.message));
+    await assert.rejects(fileQueries([IMAGENETTE], corpus), (e: Error) => e instanceof UserError && /is a folder, not an image/.test(e.message));
+  });
+
   it('explains missing pieces with the command that creates them', async () => {
     await assert.rejects(evaluate({ run: 'nope' }), (e: Error) => e instanceof UserError && /dsi train --config/.test(e.message));
+    writeFileSync(join(roots.checkpointsDir, 'README.md'), '# checkpoints\n');
+    await assert.rejects(evaluate({ run: 'README.md' }), (e: Error) => e instanceof UserError && /no run "README\.md"/.test(e.message));
     await assert.rejects(evaluate({ run: 'unfinished' }), (e: Error) => e instanceof UserError && /dsi train --resume --run unfinished/.test(e.message));
     const { report } = await evaluate({ run: 'phase1', protocol: 'reference' });
     assert.deepEqual(report.models.map((m) => m.kind), ['zero-shot']);
     assert.ok(report.notes.some((n) => n.includes('dsi train --resume --run phase1')));
+    // BoVW is built when missing; where it cannot be (K=200 words from a dozen 32 px images), the note says why.
     const withBovw = await runEvaluation({ ...roots, log: () => {}, backend: 'wasm', run: 'phase1', protocol: 'reference' });
-    assert.ok(withBovw.report.notes.some((n) => n.includes('dsi bovw --config')));
+    assert.ok(withBovw.report.notes.some((n) => /no BoVW row: .*fewer than bovw\.clusters=200/.test(n)), withBovw.report.notes.join('\n'));
     await assert.rejects(evaluate({ run: 'full', overrides: ['model.embed_dim=64'] }), /only decode, eval, bovw, tracking keys/);
   });
 });
@@ -148,7 +173,9 @@ describe('dsi search', () => {
     assert.ok(existsSync(png));
     const meta = await sharp(png).metadata();
     assert.equal(meta.format, 'png');
-    assert.ok(meta.width! > 1000 && meta.height! > 250, `${meta.width}x${meta.height}`);
+    // The layout fits K: 5 results plus the query make one line of 6 tiles (not 10 empty columns), under a legend.
+    assert.ok(meta.width! > 600 && meta.width! < 1000 && meta.height! > 300, `${meta.width}x${meta.height}`);
+    assert.deepEqual(displayNamesFor(['n01440764', 'person']), ['tench', 'person'], 'WordNet IDs shown as class names, other names as they are');
     await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'bovw', k: 5, images: [known] }), /dsi bovw --config/);
     await assert.rejects(runSearch({ ...roots, log: () => {}, run: 'full', model: 'vit', k: 5, images: ['/no/such.jpg'] }), /does not exist/);
   });
@@ -166,5 +193,42 @@ describe('dsi search', () => {
     assert.equal(r.queries[0].hits.length, 3);
     assert.equal(r.queries[0].hits[0].source, image);
     assert.ok(Math.abs(r.queries[0].hits[0].score - 1) < 1e-6);
+  });
+});
+
+describe('dsi eval shows BoVW beside the ViT models', () => {
+  it('builds the missing BoVW index (saying so), reuses it next time; --skip-bovw leaves it out', async () => {
+    const lines: string[] = [];
+    const overrides = ['bovw.clusters=8'];
+    const first = await runEvaluation({ ...roots, backend: 'wasm', log: (m) => lines.push(m), run: 'phase1', protocol: 'full', overrides });
+    assert.deepEqual(first.report.models.map((m) => m.kind), ['bovw', 'zero-shot']);
+    assert.ok(lines.some((l) => /BoVW index .* not built yet: building it \(--skip-bovw leaves BoVW out\)/.test(l)), lines.join('\n'));
+    assert.match(first.markdown, /\| BoVW \(SIFT, k-means K=8\) \|/);
+    lines.length = 0;
+    const again = await runEvaluation({ ...roots, backend: 'wasm', log: (m) => lines.push(m), run: 'phase1', protocol: 'full', overrides });
+    assert.equal(again.report.models[0].kind, 'bovw');
+    assert.ok(!lines.some((l) => l.includes('building it')));
+    const skipped = await evaluate({ run: 'phase1', protocol: 'full', overrides });
+    assert.deepEqual(skipped.report.models.map((m) => m.kind), ['zero-shot']);
+  });
+
+  it('eval.json and --json use snake_case keys; runs compare still reads them', () => {
+    const json = JSON.parse(readFileSync(join(roots.experimentsDir, 'phase1', 'eval.json'), 'utf8'));
+    assert.equal(json.corpus.db_size, 24);
+    assert.equal(json.corpus.id_scheme, 'clustered');
+    assert.ok(json.models[0].ms_per_query > 0);
+    assert.equal(json.models[0].full.map_k, 10);
+    assert.equal(JSON.stringify(json).match(/"[a-z]+[A-Z][A-Za-z]*":/)?.[0], undefined, "no camelCase key left");
+    const metrics = evalReportMetrics(json);
+    assert.ok(typeof metrics['eval/zero-shot/MAP@10'] === 'number' && typeof metrics['eval/zero-shot/ms_per_query'] === 'number');
+  });
+
+  it('`dsi bovw --run R` works from the run: its corpus, its data config, bovw keys changeable', async () => {
+    const opened = await openRunCorpus({ ...roots, log: () => {}, run: 'full', overrides: ['bovw.clusters=8'] });
+    assert.equal(opened.runName, 'full');
+    assert.equal(opened.corpus.hash, corpus.hash);
+    assert.equal(opened.config.bovw.clusters, 8);
+    assert.equal(opened.config.data.image_size, config.data.image_size);
+    await assert.rejects(openRunCorpus({ ...roots, log: () => {}, run: 'full', overrides: ['data.image_size=64'] }), /only decode, eval, bovw, tracking keys/);
   });
 });

@@ -10,12 +10,13 @@ import { dataSection, type DataConfig } from '../src/config/sections/data.ts';
 import { openHubSource } from '../src/data/sources/hub.ts';
 import { UserError } from '../src/runtime/errors.ts';
 import { buildImageShard, fakeSha, startFakeHub, type FakeHub, type LabelledImage } from './helpers/fake-hub-server.ts';
+import { SAMPLE_PHOTOS } from './helpers/test-data.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
 process.env.DSI_CONNECT_TIMEOUT_MS = '2000';
 
 // Real photos: 4 per class from three Imagenette classes, with the names frgfm/imagenette uses.
-const IMAGENETTE = '/work/shared/data/imagenette-224/train';
+const IMAGENETTE = SAMPLE_PHOTOS;
 const CLASSES = [
   { wnid: 'n01440764', name: 'tench' },
   { wnid: 'n02102040', name: 'English springer' },
@@ -112,7 +113,7 @@ test('parquet-conversion fallback: items in row order, class names from metadata
   for (const i of [11, 0, 7, 8, 3]) assert.deepEqual(Buffer.from(await source.items[i].read()), Buffer.from(images[i].bytes));
   const meta = await sharp(await source.items[9].read()).metadata();
   assert.equal(meta.format, 'jpeg');
-  assert.deepEqual([meta.width, meta.height], [224, 224]);
+  assert.deepEqual([meta.width, meta.height], [64, 64]); // the sample photos' size: decodable, not just bytes
   // Only the train split was downloaded, into a folder keyed by the commit sha.
   assert.equal(hub.downloads().length, 2);
   const shardDir = join(cacheDir, 'hub', 'datasets--frgfm--imagenette', sha, '160px', 'train');

@@ -5,9 +5,10 @@ import sharp from 'sharp';
 import { modelSection, type ModelConfig } from '../src/config/sections/model.ts';
 import { trainSection, type TrainConfig } from '../src/config/sections/train.ts';
 import { encodeTarget } from '../src/data/ids.ts';
-import type { TrainBatch } from '../src/model/types.ts';
+import type { TrainBatch } from '../src/train/engine/engine.ts';
+import { SAMPLE_PHOTOS, sampleClasses } from './helpers/test-data.ts';
 
-export const IMAGENETTE = '/work/shared/data/imagenette-224/train';
+export const IMAGENETTE = SAMPLE_PHOTOS;
 
 export function tinyModel(over: Partial<ModelConfig> = {}): ModelConfig {
   return modelSection.parse({ patch_size: 8, embed_dim: 32, ffn_dim: 64, num_heads: 4, encoder_layers: 1, decoder_layers: 1, dropout: 0, ...over });
@@ -19,7 +20,7 @@ export function trainConfig(over: Partial<TrainConfig> = {}): TrainConfig {
 
 /** `count` real photos (one per class, round robin) as size x size RGB. */
 export async function realImages(count: number, size: number): Promise<Uint8Array> {
-  const classes = readdirSync(IMAGENETTE).sort();
+  const classes = sampleClasses();
   const files: string[] = [];
   for (let i = 0; files.length < count; i++) {
     const dir = join(IMAGENETTE, classes[i % classes.length]);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { GrayImage, SiftFeatures } from '../src/bovw/sift/index.ts';
+import type { GrayImage, SiftFeatures } from '../src/bovw/sift/sift.ts';
 
 export const FIXTURE_DIR = path.join(import.meta.dirname, 'fixtures', 'sift');
 export const FIXTURE_NAMES = ['tench-160', 'church-160', 'parachute-160', 'springer-64'];

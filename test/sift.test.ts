@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_SIFT_PARAMS, describeImage, detectAndDescribe } from '../src/bovw/sift/index.ts';
+import { DEFAULT_SIFT_PARAMS, describeImage, detectAndDescribe } from '../src/bovw/sift/sift.ts';
 import { compareWithOpenCv, FIXTURE_NAMES, loadFixture } from './sift-fixtures.ts';
 
 // Fixtures: OpenCV 4.6 SIFT (python3-opencv) on real Imagenette photos, see scripts/make-sift-fixtures.py.
@@ -54,7 +54,7 @@ test('describeImage on RGB equals detectAndDescribe on its BT.601 grey', async (
 });
 
 test('the OpenCV-wasm blur gives the same keypoints as the JS blur', async () => {
-  const { loadOpenCvBlur } = await import('../src/bovw/sift/opencvBlur.ts');
+  const { loadOpenCvBlur } = await import('../src/bovw/sift/opencv-blur.ts');
   const blur = await loadOpenCvBlur();
   const fixture = await loadFixture('tench-160');
   const fast = detectAndDescribe(fixture.gray, undefined, blur);

@@ -100,10 +100,10 @@ test('runs list: dataset, DB size, IDs, phases and headline metrics (eval.json t
   writeFileSync(join(exp, 'eval-json', 'eval.json'), JSON.stringify({ reference: { 'IA@1': 0.415, 'MAP@10': 0.32, 'Recall@100': 0.58 } }));
   const text = runsListText(exp, false);
   const lines = text.trim().split('\n');
-  assert.match(lines[0], /^run\s+date\s+dataset\s+DB size\s+IDs\s+phases\s+IA@1\s+MAP@10\s+R@100$/);
+  assert.match(lines[0], /^run\s+status\s+date\s+dataset\s+DB size\s+IDs\s+phases\s+IA@1\s+MAP@10\s+R@100$/);
   const line = (name: string) => lines.find((l) => l.startsWith(name + ' '))!.split(/\s{2,}/);
-  assert.deepEqual(line('zero-shot').slice(2), ['imagenette', '2048', 'random', 'indexing', '0.533', '0.06', '0.16']);
-  assert.deepEqual(line('no-eval').slice(2), ['coco', '512', 'clustered', 'indexing+retrieval', '-', '-', '-']);
+  assert.deepEqual(line('zero-shot').slice(3), ['imagenette', '2048', 'random', 'indexing', '0.533', '0.06', '0.16']);
+  assert.deepEqual(line('no-eval').slice(3), ['coco', '512', 'clustered', 'indexing+retrieval', '-', '-', '-']);
   assert.deepEqual(line('eval-json').slice(-3), ['0.415', '0.32', '0.58']);
   const json = JSON.parse(runsListText(exp, true));
   assert.equal(json.length, 3);
@@ -152,7 +152,7 @@ test('runs compare: differing config keys, metrics side by side, --json, --png w
   assert.deepEqual(metadata, [], 'eval.json metadata is not listed as metrics');
   for (const key of ['corpus.hash', 'created', 'decode.backend', 'eval.seed', 'format', 'querySet.source']) assert.ok(!(key in cmp.metrics), key);
   assert.deepEqual(cmp.metrics['indexing/epochs'], [4, 6]);
-  assert.deepEqual(cmp.metrics['retrieval/final_val_loss'], [2.5 / 3, null], 'a run without phase 2 shows null');
+  assert.deepEqual(cmp.metrics['retrieval/kept_val_loss'], [2.5 / 3, null], 'a run without phase 2 shows null');
   const meta = await sharp(png).metadata();
   assert.ok(meta.width! > 800 && meta.height! > 600, 'two phase rows of charts');
   const text = await runsCompareText(exp, ['a', 'b'], {});
@@ -195,4 +195,10 @@ test('the dsi runs CLI is wired: list --json and compare --json from bin/dsi.js'
   const missing = cli('sync', 'nope');
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /run "nope" not found|WANDB_API_KEY is not set/);
+});
+
+test('experiments/README.md is never taken for a run', async () => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'README.md'), '# the run store\n');
+  await assert.rejects(runsCompareText(dir, ['README.md', 'other'], {}), /run "README\.md" not found/);
 });

@@ -181,7 +181,7 @@ test('sync without a key or to a server that rejects it is a clear error', async
 });
 
 test('dataset tags name the Hub repo, coco, or the folder (with its parent when the folder is only a split name)', async () => {
-  const { datasetLabel } = await import('../src/track/wandb/payload.ts');
+  const { datasetLabel } = await import('../src/data/dataset-label.ts');
   assert.equal(datasetLabel({ source: 'hub', dataset: 'zh-plus/tiny-imagenet' }), 'tiny-imagenet');
   assert.equal(datasetLabel({ source: 'coco', root: '/data/coco' }), 'coco');
   assert.equal(datasetLabel({ source: 'folder', root: 'data/samples' }), 'samples');

@@ -11,8 +11,9 @@ import type { DsiConfig } from '../src/config/schema.ts';
 import { idLengthFor } from '../src/data/ids.ts';
 import type { Corpus, ImageRecord } from '../src/data/types.ts';
 import type { EpochMetrics } from '../src/track/types.ts';
+import { SAMPLE_PHOTOS, sampleClasses } from './helpers/test-data.ts';
 
-export const IMAGENETTE = '/work/shared/data/imagenette-224/train';
+export const IMAGENETTE = SAMPLE_PHOTOS;
 export const IMAGE_SIZE = 32;
 
 /**
@@ -22,7 +23,7 @@ export const IMAGE_SIZE = 32;
  */
 export async function tinyCorpus(classes = 4, hash = 'tinycorpus0001'): Promise<Corpus> {
   const perClass = 6;
-  const names = readdirSync(IMAGENETTE).sort().slice(0, classes);
+  const names = sampleClasses().slice(0, classes);
   const bytes = IMAGE_SIZE * IMAGE_SIZE * 3;
   const pixels = new Uint8Array(classes * perClass * bytes);
   const records: ImageRecord[] = [];

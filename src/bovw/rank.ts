@@ -1,4 +1,4 @@
-import type { RankedList } from '../eval/types.ts';
+import type { RankedList } from '../types.ts';
 
 /**
  * Cosine ranking: `unitDatabase` holds one unit-L2 row per indexed image (row = DSI ID), so the

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
 import { idLengthFor } from '../data/ids.ts';
-import { benchCase, formatBench, type BenchCase } from '../train/bench.ts';
+import { benchCase, formatBench, type BenchCase } from '../bench/bench.ts';
 
 interface BenchArgs extends ConfigArgs {
   backend: BackendChoice;

@@ -1,14 +1,19 @@
 import type { CommandModule } from 'yargs';
-import { loadOrBuildBovwIndex } from '../bovw/index.ts';
-import { quickEvaluate } from '../bovw/quickEval.ts';
-import { prepareCorpus } from '../data/corpus.ts';
-import { configFromArgs, withConfigOptions, type ConfigArgs } from './options.ts';
+import { loadOrBuildBovwIndex } from '../bovw/bovw-index.ts';
+import { quickEvaluate } from '../eval/bovw-quick-eval.ts';
+import { openCorpusOnly, openRunCorpus } from '../runs/open.ts';
+import { jsonOutput } from '../runtime/json.ts';
+import { withConfigOptions, type ConfigArgs } from './options.ts';
+import { assertWritable, cacheRoot } from '../runtime/paths.ts';
 
 interface Args extends ConfigArgs {
+  run?: string;
+  force?: boolean;
   rebuild?: boolean;
+  queries?: 'test' | 'all';
   json?: boolean;
   eval?: boolean;
-  queries?: 'test' | 'all';
+  'query-split': 'test' | 'all';
 }
 
 export const bovwCommand: CommandModule<object, Args> = {
@@ -16,25 +21,32 @@ export const bovwCommand: CommandModule<object, Args> = {
   describe: 'Build (or reuse) the SIFT + k-means Bag-of-Visual-Words index and report a quick P@10',
   builder: (y) =>
     withConfigOptions(y)
-      .option('rebuild', { type: 'boolean', describe: 'Rebuild the index even when a cached one exists' })
+      .option('run', { type: 'string', describe: "A trained run (a name, or latest): build for its corpus, under its own data config (--set may change bovw keys)" })
+      .option('force', { type: 'boolean', describe: 'Rebuild the index even when a cached one exists (as `dsi data --force`)' })
+      // Old names, kept working but out of --help: --rebuild is --force; --queries (a folder in `dsi eval`) is --query-split.
+      .option('rebuild', { type: 'boolean', hidden: true })
+      .option('queries', { choices: ['test', 'all'] as const, hidden: true })
       .option('eval', { type: 'boolean', default: true, describe: 'Rank the test queries (P@10, MAP@10, Recall@100); --no-eval skips' })
-      .option('queries', {
+      .option('query-split', {
         choices: ['test', 'all'] as const,
         default: 'test' as const,
         describe: 'Queries for the quick evaluation: the test split, or every query image (BoVW is not trained on any)',
       })
       .option('json', { type: 'boolean', describe: 'Print the report as JSON on stdout' })
       .example('$0 bovw --config quickstart.yaml', 'the embedded 400-image corpus')
+      .example('$0 bovw --run latest', "the corpus of the newest trained run, with that run's data settings")
       .example(
         '$0 bovw --config imagenette.yaml --set data.source=folder --set data.root=../shared/data/imagenette-224/train',
         'the reference 512-image Imagenette corpus from a local copy',
       ) as never,
   handler: async (args) => {
-    const { config } = configFromArgs(args);
-    const corpus = await prepareCorpus(config.data);
-    const index = await loadOrBuildBovwIndex(corpus, config.bovw, { rebuild: args.rebuild });
+    assertWritable(cacheRoot(), 'data cache');
+    const opts = { run: args.run, configFile: args.config ?? null, overrides: args.set ?? [] };
+    const { config, corpus } = args.run ? await openRunCorpus(opts) : await openCorpusOnly(opts);
+    const index = await loadOrBuildBovwIndex(corpus, config.bovw, { rebuild: args.force || args.rebuild });
+    const querySplit = args.queries ?? args['query-split'];
     const s = index.stats;
-    const quick = args.eval ? quickEvaluate(index, corpus, args.queries) : null;
+    const quick = args.eval ? quickEvaluate(index, corpus, querySplit) : null;
     const report = {
       corpus: corpus.hash,
       index: index.path,
@@ -55,7 +67,7 @@ export const bovwCommand: CommandModule<object, Args> = {
       },
       siftImagesPerSecond: +(s.indexedImages / Math.max(s.siftSeconds, 1e-3)).toFixed(1),
       queries: quick && {
-        role: args.queries,
+        role: querySplit,
         queries: quick.queries,
         'P@10': +quick.precisionAt10.toFixed(4),
         'MAP@10': +quick.mapAt10.toFixed(4),
@@ -65,7 +77,7 @@ export const bovwCommand: CommandModule<object, Args> = {
       },
     };
     if (args.json) {
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(jsonOutput(report));
       return;
     }
     const lines = [
@@ -80,7 +92,7 @@ export const bovwCommand: CommandModule<object, Args> = {
     ];
     if (quick) {
       lines.push(
-        `  ${args.queries === 'all' ? 'all' : 'test'} queries: ${quick.queries}; P@10 ${quick.precisionAt10.toFixed(3)} (chance ${quick.chancePrecision.toFixed(3)}), MAP@10 ${quick.mapAt10.toFixed(3)}, ` +
+        `  ${querySplit === 'all' ? 'all' : 'test'} queries: ${quick.queries}; P@10 ${quick.precisionAt10.toFixed(3)} (chance ${quick.chancePrecision.toFixed(3)}), MAP@10 ${quick.mapAt10.toFixed(3)}, ` +
           `Recall@100 ${quick.recallAt100.toFixed(3)}; ${quick.msPerQuery.toFixed(1)} ms/query`,
       );
     }

@@ -6,6 +6,8 @@ import { evalCommand } from './eval.ts';
 import { searchCommand } from './search.ts';
 import { bovwCommand } from './bovw.ts';
 import { runsCommand } from './runs.ts';
+import { serveCommand } from './serve.ts';
+import { gridCommand } from './grid.ts';
 
 /** Every `dsi` command, one file each. */
 export const commands = [
@@ -15,6 +17,8 @@ export const commands = [
   searchCommand,
   bovwCommand,
   runsCommand,
+  gridCommand,
+  serveCommand,
   benchCommand,
   configCommand,
 ];

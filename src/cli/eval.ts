@@ -2,6 +2,8 @@ import type { CommandModule } from 'yargs';
 import { withConfigOptions, type ConfigArgs } from './options.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
 import { runEvaluation } from '../eval/evaluate.ts';
+import { shownPath } from '../runtime/log.ts';
+import { jsonOutput } from '../runtime/json.ts';
 
 interface EvalArgs extends ConfigArgs {
   run: string;
@@ -23,11 +25,11 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         describe: "reference: the notebook's sampled numbers; full: all test queries with 95% CIs (default: eval.protocol)",
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print eval.json on stdout instead of the table' })
-      .option('queries', { type: 'string', describe: 'Query images from DIR/<class>/<image> instead of the test split' })
+      .option('queries', { type: 'string', describe: 'Query images from DIR/<class>/<image> instead of the test split; written to eval-queries-<DIR>-<hash>.{json,md}, the run\'s eval.json and summary stay' })
       .option('skip-bovw', { type: 'boolean', default: false, describe: 'Leave out the BoVW row even when its index exists' })
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' }) as never,
   handler: async (args) => {
-    const { report, markdown, dir } = await runEvaluation({
+    const { report, markdown, files } = await runEvaluation({
       run: args.run,
       configFile: args.config ?? null,
       overrides: args.set ?? [],
@@ -36,7 +38,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       queriesDir: args.queries,
       skipBovw: args['skip-bovw'],
     });
-    if (args.json) process.stdout.write(JSON.stringify(report, null, 1) + '\n');
-    else process.stdout.write(`${markdown}\nwritten: ${dir}/eval.json, ${dir}/eval.md\n`);
+    if (args.json) process.stdout.write(jsonOutput(report, 1));
+    else process.stdout.write(`${markdown}\nwritten: ${files.map(shownPath).join(', ')}\n`);
   },
 };

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { DEFAULT_CONFIG, loadConfigOrDefault, type LoadedConfig } from '../config/load.ts';
+import { logToStderr } from '../runtime/log.ts';
 
 /** --config and --set, shared by every command that reads a config. */
 export function withConfigOptions<T>(y: Argv<T>) {
@@ -7,7 +8,7 @@ export function withConfigOptions<T>(y: Argv<T>) {
     .option('config', {
       alias: 'c',
       type: 'string',
-      describe: 'YAML config (e.g. imagenette.yaml, found in ./ or configs/)',
+      describe: `YAML config (e.g. imagenette.yaml, found in ./ or the package's configs/); train, data, bovw and config default to configs/${DEFAULT_CONFIG} (the embedded data/samples)`,
     })
     .option('set', {
       type: 'string',
@@ -23,5 +24,5 @@ export interface ConfigArgs {
 }
 
 export function configFromArgs(args: ConfigArgs): LoadedConfig {
-  return loadConfig(args.config ?? null, args.set ?? []);
+  return loadConfigOrDefault(args.config ?? null, args.set ?? [], logToStderr);
 }

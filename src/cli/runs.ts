@@ -1,21 +1,23 @@
+import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { EXPERIMENTS_DIR } from '../track/tracker.ts';
+import { experimentsRoot } from '../runtime/paths.ts';
+import { runsTableText, type TableFormat } from '../track/table.ts';
 import { runsCompareText, runsListText, runsSyncText } from '../track/commands.ts';
 import type { WandbEnv } from '../track/wandb/sink.ts';
 
 const dirOption = <T>(y: Argv<T>) =>
-  y.option('experiments', { type: 'string', default: EXPERIMENTS_DIR, describe: 'The local run store', defaultDescription: 'experiments/' });
+  y.option('experiments', { type: 'string', describe: 'The local run store', defaultDescription: 'experiments/ under the output root' });
 
 export const runsCommand: CommandModule = {
   command: 'runs <command>',
-  describe: 'List, compare and sync runs in the local run store (experiments/<run>/)',
+  describe: 'List, compare, tabulate and sync runs in the local run store (experiments/<run>/)',
   builder: (y) =>
     y
       .command({
         command: 'list',
         describe: 'One line per run: date, dataset, DB size, IDs, phases done, IA@1, MAP@10, R@100',
         builder: (a) => dirOption(a).option('json', { type: 'boolean', default: false, describe: 'JSON for scripts' }),
-        handler: (a) => void process.stdout.write(runsListText(a.experiments as string, a.json as boolean)),
+        handler: (a) => void process.stdout.write(runsListText((a.experiments as string | undefined) ?? experimentsRoot(), a.json as boolean)),
       })
       .command({
         command: 'compare <runs..>',
@@ -26,7 +28,23 @@ export const runsCommand: CommandModule = {
             .option('json', { type: 'boolean', default: false, describe: 'JSON for scripts' })
             .option('png', { type: 'string', describe: 'Also write the overlaid training curves to this PNG' }),
         handler: async (a) => {
-          process.stdout.write(await runsCompareText(a.experiments as string, a.runs as string[], { json: a.json as boolean, png: a.png as string | undefined }));
+          process.stdout.write(await runsCompareText((a.experiments as string | undefined) ?? experimentsRoot(), a.runs as string[], { json: a.json as boolean, png: a.png as string | undefined }));
+        },
+      })
+      .command({
+        command: 'table <runs..>',
+        describe: 'The results grid of these runs (their eval.json): one row per model, grouped by dataset and DB size, with 95% intervals',
+        builder: (a) =>
+          dirOption(a)
+            .positional('runs', { type: 'string', array: true, describe: 'run names (or run folders, or eval.json files)' })
+            .option('format', { choices: ['md', 'csv', 'tex'] as const, default: 'md' as const, describe: 'Markdown, CSV or LaTeX (booktabs)' })
+            .option('out', { type: 'string', describe: 'Write the table to this file instead of stdout' }),
+        handler: async (a) => {
+          const text = runsTableText(a.experiments as string, a.runs as string[], a.format as TableFormat);
+          if (a.out) {
+            await writeFile(a.out as string, text);
+            process.stderr.write(`table: ${a.out}\n`);
+          } else process.stdout.write(text);
         },
       })
       .command({
@@ -34,9 +52,9 @@ export const runsCommand: CommandModule = {
         describe: 'Upload a local run (offline or never tracked) to W&B: needs WANDB_API_KEY (WANDB_BASE_URL, WANDB_PROJECT, WANDB_ENTITY respected)',
         builder: (a) => dirOption(a).positional('run', { type: 'string', demandOption: true }),
         handler: async (a) => {
-          process.stdout.write(await runsSyncText(a.experiments as string, a.run as string, process.env as WandbEnv));
+          process.stdout.write(await runsSyncText((a.experiments as string | undefined) ?? experimentsRoot(), a.run as string, process.env as WandbEnv));
         },
       })
-      .demandCommand(1, 'Name a runs command: list, compare or sync.'),
+      .demandCommand(1, 'Name a runs command: list, compare, table or sync.'),
   handler: () => {},
 };

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { withConfigOptions, type ConfigArgs } from './options.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
 import { runSearch } from '../eval/search.ts';
+import { jsonOutput } from '../runtime/json.ts';
 
 interface SearchArgs extends ConfigArgs {
   run?: string;
@@ -37,6 +38,6 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
       images: args.images,
       png: args.png,
     });
-    process.stdout.write(args.json ? JSON.stringify({ queries: r.queries, png: r.pngPath }, null, 1) + '\n' : r.text);
+    process.stdout.write(args.json ? jsonOutput({ queries: r.queries, png: r.pngPath }, 1) : r.text);
   },
 };

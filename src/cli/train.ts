@@ -1,7 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { withConfigOptions, type ConfigArgs } from './options.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../runtime/backend.ts';
-import { launchTraining } from '../train/launch.ts';
+import { launchTraining } from '../train/train.ts';
+import { stopOnSignals } from '../runtime/signals.ts';
+import { trainingSummary } from '../train/summary.ts';
 
 interface TrainArgs extends ConfigArgs {
   run?: string;
@@ -16,7 +18,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   describe: 'Train the ViT DSI model (indexing, then retrieval fine-tuning), with checkpoints you can resume',
   builder: (y) =>
     withConfigOptions(y)
-      .option('run', { type: 'string', describe: 'Run name (default <config-name>-<yyyymmdd-hhmmss>)' })
+      .option('run', { type: 'string', describe: 'Run name (default <config-name>-<yyyymmdd-hhmmss>-<6 hex>)' })
       .option('resume', {
         type: 'string',
         describe: 'Continue an interrupted run from checkpoints/<run>/last: --resume latest, --resume NAME, or --resume with --run NAME',
@@ -28,14 +30,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' })
       .option('stop-after-epochs', { type: 'number', hidden: true, describe: 'Stop after N epochs (a deliberate interruption)' }) as never,
   handler: async (args) => {
-    // First Ctrl-C: finish the current step and stop (last/ keeps the previous epoch); second: quit now.
-    const controller = new AbortController();
-    const onSigint = () => {
-      if (controller.signal.aborted) process.exit(130);
-      process.stderr.write('\ndsi train: stopping after this step (Ctrl-C again to quit now); resume with --resume\n');
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
+    // First Ctrl-C / SIGTERM / SIGHUP: finish the current step and stop (last/ keeps the previous epoch); second: quit now.
+    const stop = stopOnSignals((s) => `dsi train: ${s} received, stopping after this step (${s === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now); resume with --resume`);
+    const controller = { signal: stop.signal };
     try {
       const r = await launchTraining({
         configFile: args.config ?? null,
@@ -47,17 +44,10 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         signal: controller.signal,
         stopAfterEpochs: args['stop-after-epochs'],
       });
-      const s = r.state;
-      const lines = [
-        `run ${r.runName} (${r.backend}): ${r.completed ? 'finished' : `stopped; continue with: dsi train --resume --run ${r.runName}`}`,
-        `  indexing: ${s.indexingEpochsRun ?? s.epoch} epochs, exact-ID accuracy ${s.indexingAccuracy?.toFixed(4) ?? 'n/a (phase not finished)'}`,
-        `  retrieval: best val loss ${s.bestValLoss?.toFixed(4) ?? 'n/a'} at epoch ${s.bestEpoch ?? 'n/a'}`,
-        `  training time ${s.wallTimeS.toFixed(1)} s, ${s.step} steps; checkpoints in ${r.checkpointsDir}`,
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
-      if (controller.signal.aborted) process.exitCode = 130;
+      process.stdout.write(trainingSummary(r).join('\n') + '\n');
+      if (stop.received()) process.exitCode = stop.exitCode();
     } finally {
-      process.off('SIGINT', onSigint);
+      stop.dispose();
     }
   },
 };

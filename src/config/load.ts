@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, crossKeyProblems, sections, type DsiConfig } from './schema.ts';
+import { shownPath } from '../runtime/log.ts';
 
 /** A bad config: the message names the key, the bad value and what is allowed. */
 export class ConfigError extends Error {
@@ -25,6 +26,21 @@ export function findConfigFile(name: string): string {
     }
   }
   throw new ConfigError(`config file "${name}" not found (looked in ./ and ${join(PROJECT_ROOT, 'configs')}/)`);
+}
+
+/**
+ * What a command reads without --config: the embedded default (data/samples, offline, a few
+ * minutes). The schema's own defaults are the reference experiment's hyper-parameters
+ * (configs/imagenette.yaml), which reads the Hub: a bare command must not start a download.
+ */
+export const DEFAULT_CONFIG = 'quickstart.yaml';
+
+/** loadConfig, or the embedded default when no file is named, saying so in one line. */
+export function loadConfigOrDefault(file: string | null | undefined, overrides: readonly string[], log: (line: string) => void): LoadedConfig {
+  if (file) return loadConfig(file, overrides);
+  const loaded = loadConfig(DEFAULT_CONFIG, overrides);
+  log(`no --config: using ${shownPath(loaded.file!)} (the embedded default: data/samples, offline, a few minutes)`);
+  return loaded;
 }
 
 export interface LoadedConfig {
@@ -94,7 +110,12 @@ export function validateConfig(raw: unknown, file: string | null = null, overrid
   const origin = (key: string) => (overridden.has(key) ? ' (from --set)' : file ? ` (in ${file})` : '');
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => describeIssue(issue, raw) + origin(issue.path.slice(0, 2).map(String).join('.')));
+    const lines = result.error.issues.flatMap((issue) =>
+      // An unknown key's issue sits on its section ("data"), naming the keys: blame each key on its own origin.
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((k) => describeIssue({ ...issue, keys: [k] }, raw) + origin([...issue.path.map(String), k].slice(0, 2).join('.')))
+        : [describeIssue(issue, raw) + origin(issue.path.slice(0, 2).map(String).join('.'))],
+    );
     throw new ConfigError(`invalid config:\n  ${lines.join('\n  ')}`);
   }
   const problems = crossKeyProblems(result.data);

@@ -3,7 +3,7 @@ import { dataSection } from './sections/data.ts';
 import { modelSection } from './sections/model.ts';
 import { trainSection } from './sections/train.ts';
 import { decodeSection } from './sections/decode.ts';
-import { evalSection } from './sections/evalSection.ts';
+import { evalSection } from './sections/eval.ts';
 import { bovwSection } from './sections/bovw.ts';
 import { trackingSection } from './sections/tracking.ts';
 

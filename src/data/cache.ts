@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../config/load.ts';
+import { cacheRoot as defaultCacheRoot } from '../runtime/paths.ts';
 import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { Corpus, CorpusSummary, ImageRecord, SkippedFile } from './types.ts';
+import { displayNamesFor } from './class-names/display-names.ts';
 
 /**
  * The corpus cache: `<cacheRoot>/<hash>/images.bin` (all images, N x S x S x 3 uint8, nothing
@@ -14,22 +15,24 @@ import type { Corpus, CorpusSummary, ImageRecord, SkippedFile } from './types.ts
  */
 
 /** Bump when the manifest or the pixel layout changes meaning: old caches then simply miss. */
-export const CACHE_FORMAT = 1;
+export const CACHE_FORMAT = 2; // 2: images.bin checksum in the manifest; folder sources keyed by content
 
-/** data/cache under the project; DSI_CACHE_DIR moves it (a bigger disk, or a test's temp folder). */
-export const DEFAULT_CACHE_ROOT = process.env.DSI_CACHE_DIR ? resolve(process.env.DSI_CACHE_DIR) : join(PROJECT_ROOT, 'data', 'cache');
 
 export interface Manifest {
   format: number;
   hash: string;
   createdAt: string;
   buildSeconds: number;
+  /** sha256 of images.bin, checked on every read: a cache is never trusted blindly. */
+  pixelsSha256: string;
   source: { kind: DataConfig['source']; identity: string };
   /** The data section the corpus was built from (the key of the cache, with the source identity). */
   data: DataConfig;
   imageSize: number;
   /** Kept classes, largest first, and their sizes among the eligible candidates. */
   classNames: string[];
+  /** Display names parallel to classNames (absent in caches written before they existed). */
+  displayNames?: string[];
   classSizes: Record<string, number>;
   records: ImageRecord[];
   indexedRows: number[];
@@ -63,7 +66,10 @@ export async function writeCache(cacheRoot: string, manifest: Manifest, pixels: 
   await mkdir(tmp);
   try {
     await writeFile(join(tmp, 'images.bin'), pixels);
-    await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    // The manifest (with the checksum) goes last and the folder is renamed into place only then,
+    // so a cache folder never pairs a checksum with other bytes than it was computed from.
+    const withSum: Manifest = { ...manifest, pixelsSha256: sha256Hex(pixels) };
+    await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(withSum, null, 1)}\n`);
     const final = cacheDirFor(root, manifest.hash);
     if (existsSync(final)) {
       // --force, or another process finished first: move the old one aside, then swap.
@@ -98,7 +104,22 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** The cached corpus in `dir`, or null when there is none or it is not a complete, current build. */
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A cache folder whose images.bin no longer matches its manifest (zeroed or changed bytes). */
+export class CacheDamaged extends UserError {
+  constructor(readonly dir: string, why: string) {
+    super(`the corpus cache ${dir} is damaged (${why})`);
+    this.name = 'CacheDamaged';
+  }
+}
+
+/**
+ * The cached corpus in `dir`, or null when there is none or it is not a complete, current build.
+ * Throws CacheDamaged when images.bin does not match the checksum its manifest recorded.
+ */
 export async function readCache(dir: string): Promise<{ corpus: Corpus; manifest: Manifest } | null> {
   const manifestPath = join(dir, 'manifest.json');
   const binPath = join(dir, 'images.bin');
@@ -113,12 +134,15 @@ export async function readCache(dir: string): Promise<{ corpus: Corpus; manifest
   const rowBytes = manifest.imageSize * manifest.imageSize * 3;
   if ((await stat(binPath)).size !== manifest.records.length * rowBytes) return null;
   const buf = await readFile(binPath);
+  if (!manifest.pixelsSha256) return null;
+  if (sha256Hex(buf) !== manifest.pixelsSha256) throw new CacheDamaged(dir, 'images.bin does not match the sha256 in manifest.json');
   const corpus: Corpus = {
     hash: manifest.hash,
     imageSize: manifest.imageSize,
     pixels: new Uint8Array(buf.buffer, buf.byteOffset, buf.length),
     records: manifest.records,
     classNames: manifest.classNames,
+    displayNames: manifest.displayNames ?? displayNamesFor(manifest.classNames),
     skipped: manifest.skipped,
     indexedRows: manifest.indexedRows,
     idLength: manifest.idLength,
@@ -128,10 +152,16 @@ export async function readCache(dir: string): Promise<{ corpus: Corpus; manifest
 }
 
 /** For later stages that only know the hash a checkpoint or run recorded. */
-export async function loadCorpusByHash(hash: string, cacheRoot: string = DEFAULT_CACHE_ROOT): Promise<Corpus> {
+export async function loadCorpusByHash(hash: string, cacheRoot: string = defaultCacheRoot()): Promise<Corpus> {
   if (!/^[0-9a-f]{6,64}$/.test(hash)) throw new UserError(`"${hash}" is not a corpus hash (expected hex digits)`);
   const dir = cacheDirFor(cacheRoot, hash);
-  const found = await readCache(dir);
+  let found;
+  try {
+    found = await readCache(dir);
+  } catch (e) {
+    if (e instanceof CacheDamaged) throw new UserError(`${e.message}; rebuild it with \`dsi data --force --config <the run's config>\``);
+    throw e;
+  }
   if (!found) {
     throw new UserError(
       `corpus ${hash} is not in the cache (${dir} is missing or incomplete); rebuild it with \`dsi data --config <the run's config>\``,

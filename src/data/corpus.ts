@@ -1,7 +1,10 @@
 import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
-import { CACHE_FORMAT, cacheDirFor, corpusHash, DEFAULT_CACHE_ROOT, readCache, writeCache, type Manifest } from './cache.ts';
-import { decodeSelection } from './decodeSelection.ts';
+import { logToStderr, type Log } from '../runtime/log.ts';
+import { cacheRoot as defaultCacheRoot } from '../runtime/paths.ts';
+import { CacheDamaged, CACHE_FORMAT, cacheDirFor, corpusHash, readCache, writeCache, type Manifest } from './cache.ts';
+import { decodeSelection } from './decode-selection.ts';
+import { displayNamesFor } from './class-names/display-names.ts';
 import { idLengthFor } from './ids.ts';
 import { planSelection } from './select.ts';
 import type { ImageSource } from './sources/types.ts';
@@ -16,10 +19,12 @@ export { loadCorpusByHash } from './cache.ts';
  */
 
 export interface PrepareOptions {
-  /** Where cache folders live (default data/cache under the project). */
+  /** Where cache folders live (default: runtime/paths.ts cacheRoot(), data/cache under the output root). */
   cacheRoot?: string;
   /** Rebuild even when a complete cache exists. */
   force?: boolean;
+  /** One-line notes (a damaged cache being rebuilt). Default: stderr. */
+  log?: Log;
 }
 
 export interface PreparedCorpus extends Corpus {
@@ -33,11 +38,17 @@ export interface PreparedCorpus extends Corpus {
 
 export async function prepareCorpus(data: DataConfig, opts: PrepareOptions = {}): Promise<PreparedCorpus> {
   const started = Date.now();
-  const cacheRoot = opts.cacheRoot ?? DEFAULT_CACHE_ROOT;
+  const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
   const source = await openSource(data, cacheRoot);
   const hash = corpusHash(data, source.identity);
   if (!opts.force) {
-    const found = await readCache(cacheDirFor(cacheRoot, hash));
+    let found = null;
+    try {
+      found = await readCache(cacheDirFor(cacheRoot, hash));
+    } catch (e) {
+      if (!(e instanceof CacheDamaged)) throw e;
+      (opts.log ?? logToStderr)(`note: ${e.message}; rebuilding it`);
+    }
     if (found) {
       return { ...found.corpus, reused: true, requestedImages: data.num_images, seconds: (Date.now() - started) / 1000 };
     }
@@ -120,12 +131,14 @@ async function buildCorpus(
   }));
   const idLength = idLengthFor(split.indexedRows.length);
   const skipped = [...source.skipped, ...decoded.skipped];
+  const displayNames = displayNamesFor(classNames, source.classWords);
   const corpus: Corpus = {
     hash,
     imageSize: data.image_size,
     pixels: decoded.pixels,
     records,
     classNames,
+    displayNames,
     skipped,
     indexedRows: split.indexedRows,
     idLength,
@@ -136,10 +149,12 @@ async function buildCorpus(
     hash,
     createdAt: new Date().toISOString(),
     buildSeconds: (Date.now() - started) / 1000,
+    pixelsSha256: '', // set by writeCache from the bytes it writes
     source: { kind: data.source, identity: source.identity },
     data,
     imageSize: data.image_size,
     classNames,
+    displayNames,
     classSizes: plan.classSizes,
     records,
     indexedRows: split.indexedRows,

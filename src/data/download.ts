@@ -19,6 +19,13 @@ export interface DownloadOptions {
   retries?: number;
   /** When known (e.g. from the Hub's file info), the finished file must have exactly this size. */
   expectedSize?: number;
+  /**
+   * Fetch only bytes [start, end) of the remote file (an HTTP Range request); `dest` then holds
+   * just those bytes, and a leftover `.part` resumes within the range.
+   */
+  range?: { start: number; end: number };
+  /** No progress bar (many small transfers under a caller's own bar). */
+  quiet?: boolean;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = Number(process.env.DSI_CONNECT_TIMEOUT_MS) || 10_000;
@@ -89,7 +96,9 @@ async function transferOnce(url: string, part: string, opts: DownloadOptions): P
   const offset = await sizeOf(part);
   // identity: byte offsets for Range must refer to the stored bytes, not a gzip stream.
   const headers: Record<string, string> = { 'Accept-Encoding': 'identity', ...opts.headers };
-  if (offset > 0) headers.Range = `bytes=${offset}-`;
+  const range = opts.range;
+  if (range) headers.Range = `bytes=${range.start + offset}-${range.end - 1}`;
+  else if (offset > 0) headers.Range = `bytes=${offset}-`;
 
   const controller = new AbortController();
   const connectTimeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -108,7 +117,16 @@ async function transferOnce(url: string, part: string, opts: DownloadOptions): P
   }
 
   let start = 0;
-  if (res.status === 206) {
+  if (range) {
+    // A byte range of a larger file: only the very bytes asked for will do.
+    const got = res.status === 206 ? contentRangeStart(res.headers.get('content-range')) : -1;
+    if (got !== range.start + offset) {
+      await res.body?.cancel();
+      if (!res.ok) throw new HttpStatusError(url, res.status, res.statusText);
+      throw new UserError(`${safeUrl(url)} does not serve byte ranges (HTTP ${res.status} to a Range request)`);
+    }
+    start = offset;
+  } else if (res.status === 206) {
     start = contentRangeStart(res.headers.get('content-range'));
     if (start !== offset) {
       // A range we did not ask for: safer to start over than to splice mismatched bytes.
@@ -148,7 +166,7 @@ async function streamBody(
 ): Promise<void> {
   const label = opts.label ?? part.replace(/\.part$/, '').split('/').pop()!;
   // kB units keep the bar's integer counters readable for files of any size.
-  const bar = progressBar(label, total !== undefined ? Math.ceil(total / 1000) : 0, 'kB');
+  const bar = opts.quiet ? { tick() {}, stop() {} } : progressBar(label, total !== undefined ? Math.ceil(total / 1000) : 0, 'kB');
   let written = start;
   let shownKb = Math.floor(start / 1000);
   bar.tick(shownKb);
@@ -203,7 +221,7 @@ function contentRangeTotal(header: string | null): number | undefined {
 }
 
 /** undici hides the real cause (ECONNREFUSED, ENOTFOUND...) one or two levels down. */
-function networkReason(err: unknown): string {
+export function networkReason(err: unknown): string {
   let e: unknown = err;
   for (let depth = 0; depth < 4 && e; depth++) {
     const code = (e as { code?: unknown }).code;

@@ -12,6 +12,9 @@ export const MIN_IMAGE_SIDE = 16;
 // runs on have few cores, so one vips thread per image keeps the box responsive.
 sharp.concurrency(1);
 
+/** Formats whose pixels are a photograph's; the extension of a file is not trusted, its content is. */
+export const RASTER_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'avif', 'heif']);
+
 /** A file that cannot become a corpus image; `reason` goes into the manifest's skipped list. */
 export class ImageRejected extends Error {
   constructor(readonly reason: string) {
@@ -51,6 +54,10 @@ export async function decodeToSquareRgb(bytes: Uint8Array, opts: DecodeOptions):
     meta = await sharp(bytes, { failOn: 'error' }).metadata();
   } catch (err) {
     throw new ImageRejected(`not a readable image (${shortReason(err)})`);
+  }
+  // sharp also renders SVG, PDF and others; a photo corpus takes raster photo formats only.
+  if (!RASTER_FORMATS.has(String(meta.format))) {
+    throw new ImageRejected(`not a raster photo: the file is ${String(meta.format).toUpperCase()} (accepted: ${[...RASTER_FORMATS].join(', ')})`);
   }
   if (!meta.width || !meta.height) throw new ImageRejected('image has no size');
   // EXIF orientations 5-8 swap width and height.

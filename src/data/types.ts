@@ -52,6 +52,11 @@ export interface Corpus {
   records: ImageRecord[];
   /** Classes kept, in selection order (largest first). */
   classNames: string[];
+  /**
+   * Human names for tables and contact sheets, parallel to classNames ("goldfish" for the class
+   * "n01443537"); the same as classNames where there is nothing better. See displayNameOf.
+   */
+  displayNames?: string[];
   skipped: SkippedFile[];
   /** Rows of the indexed images ordered by ID: `indexedRows[id]` is the row of image `id`. */
   indexedRows: number[];
@@ -59,6 +64,12 @@ export interface Corpus {
   idLength: number;
   /** Path of the cache folder it was loaded from. */
   cachePath: string;
+}
+
+/** The human name of a class of `corpus` (its WordNet lemma, for WordNet-ID classes). */
+export function displayNameOf(corpus: Pick<Corpus, 'classNames' | 'displayNames'>, className: string): string {
+  const i = corpus.classNames.indexOf(className);
+  return (i >= 0 ? corpus.displayNames?.[i] : undefined) ?? className;
 }
 
 /** The pixels of one row, without copying. */

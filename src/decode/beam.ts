@@ -14,7 +14,7 @@
  * is not an indexed ID is dropped and counted (never mapped to a "nearby" ID).
  */
 import { BEGIN, END, PAD, VOCAB_SIZE, decodeTokens } from '../data/ids.ts';
-import type { RankedList } from '../eval/types.ts';
+import type { RankedList } from '../types.ts';
 import type { IdTrie, TrieNode } from './trie.ts';
 
 export interface ScoreRequest {

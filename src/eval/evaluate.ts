@@ -1,30 +1,37 @@
 /**
- * `dsi eval`: BoVW (when its index exists), the ViT after indexing ("zero-shot") and after
+ * `dsi eval`: BoVW (its index built when missing), the ViT after indexing ("zero-shot") and after
  * fine-tuning ("fine-tuned"), all on the same queries, under the reference protocol, the full
  * protocol or both. Writes experiments/<run>/eval.json and eval.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, join, relative, resolve } from 'node:path';
+import type { DsiConfig } from '../config/schema.ts';
+import { datasetLabel } from '../data/dataset-label.ts';
 import { queriesOf } from '../data/types.ts';
-import { progressBar } from '../runtime/progress.ts';
 import { UserError } from '../runtime/errors.ts';
-import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
-import { datasetLabel } from '../track/wandb/payload.ts';
+import { jsonOutput } from '../runtime/json.ts';
+import { logToStderr, type Log } from '../runtime/log.ts';
+import { progressBar } from '../runtime/progress.ts';
+import { openRun, type RunOptions } from '../runs/open.ts';
+import { createTracker } from '../track/tracker.ts';
+import { assertWritable, experimentsRoot } from '../runtime/paths.ts';
+import type { Corpus } from '../types.ts';
 import { indexingAccuracyAtK } from './metrics.ts';
 import { fullProtocol, referenceProtocol } from './protocols.ts';
 import { corpusQueries, folderQueries, indexedQueries, type QuerySet } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
 import { renderMarkdown } from './report.ts';
-import { openRun, type RunOptions } from './setup.ts';
-import type { EvalReport, ModelReport, RankedQuery } from './types.ts';
+import type { EvalReport, EvaluatedCheckpoint, ModelReport, RankedQuery } from './types.ts';
+import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
 
 export interface EvalOptions extends RunOptions {
   protocol?: 'reference' | 'full' | 'both';
   /** ImageFolder of outside query images (`--queries DIR`). */
   queriesDir?: string;
   experimentsDir?: string;
-  /** Skip BoVW even when its index exists (tests). */
+  /** Leave BoVW out (`--skip-bovw`); otherwise its index is built when missing. */
   skipBovw?: boolean;
 }
 
@@ -33,10 +40,13 @@ export interface EvalOutcome {
   markdown: string;
   /** experiments/<run>/ */
   dir: string;
+  /** The files written: eval.{json,md}, or eval-queries-<set>.{json,md} for --queries. */
+  files: string[];
 }
 
 export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = opts.log ?? logToStderr;
+  assertWritable(opts.experimentsDir ?? experimentsRoot(), 'experiments');
   const opened = await openRun({ ...opts, log });
   const { config, corpus, runName } = opened;
   const protocol = opts.protocol ?? config.eval.protocol;
@@ -58,9 +68,16 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   }
 
   const rankers: Ranker[] = [];
-  const bovw = opts.skipBovw ? null : await bovwRanker(corpus, config.bovw);
-  if (bovw) rankers.push(bovw);
-  else if (!opts.skipBovw) notes.push(`no BoVW row: its index for this corpus is not built yet; \`dsi bovw --config ${runConfigHint(opts.experimentsDir ?? EXPERIMENTS_DIR, runName)}\` builds it`);
+  if (!opts.skipBovw) {
+    // The table compares against the baseline, so a missing BoVW index is built here (cached for next time).
+    const onBuild = () => log(`BoVW index for corpus ${corpus.hash} (K=${config.bovw.clusters}) not built yet: building it (--skip-bovw leaves BoVW out)`);
+    try {
+      rankers.push((await bovwRanker(corpus, config.bovw, { onBuild }))!);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      notes.push(`no BoVW row: ${e.message}`);
+    }
+  }
   rankers.push(vitRanker('zero-shot', opened.indexing, corpus, config.decode));
   if (opened.retrieval) rankers.push(vitRanker('fine-tuned', opened.retrieval, corpus, config.decode));
 
@@ -86,7 +103,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
     protocol,
     corpus: {
       hash: corpus.hash,
-      dataset: datasetLabel(config.data as unknown as Record<string, unknown>),
+      dataset: datasetLabel(config.data),
       dbSize: corpus.records.length,
       indexed: corpus.indexedRows.length,
       queries: summary,
@@ -104,15 +121,41 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
       seed: config.eval.seed,
     },
     models,
+    checkpoints: [evaluatedCheckpoint('zero-shot', opened.indexing), ...(opened.retrieval ? [evaluatedCheckpoint('fine-tuned', opened.retrieval)] : [])],
     notes,
   };
   const markdown = renderMarkdown(report);
-  const dir = join(opts.experimentsDir ?? EXPERIMENTS_DIR, runName);
+  const dir = join(opts.experimentsDir ?? experimentsRoot(), runName);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'eval.json'), JSON.stringify(report, null, 1) + '\n');
-  await writeFile(join(dir, 'eval.md'), markdown);
-  await createTracker(runName, opts.experimentsDir ?? EXPERIMENTS_DIR, { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
-  return { report, markdown, dir };
+  // The run's own result is its test split; each outside query set keeps a file of its own and
+  // stays out of summary.json (which `runs list`, `runs compare` and W&B read as the run's result).
+  const base = opts.queriesDir ? `eval-queries-${querySetSlug(opts.queriesDir)}` : 'eval';
+  await writeFile(join(dir, `${base}.json`), jsonOutput(report, 1));
+  await writeFile(join(dir, `${base}.md`), markdown);
+  if (!opts.queriesDir) {
+    await createTracker(runName, opts.experimentsDir ?? experimentsRoot(), { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
+  }
+  return { report, markdown, dir, files: [join(dir, `${base}.json`), join(dir, `${base}.md`)] };
+}
+
+/** `--queries ../photos/holiday` -> `holiday-3f2a1c`: the folder's name, and a digest of its full path so two `photos/` differ. */
+function querySetSlug(queriesDir: string): string {
+  const full = resolve(queriesDir);
+  const name = basename(full).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) || 'root';
+  return `${name}-${createHash('sha256').update(full).digest('hex').slice(0, 6)}`;
+}
+
+function evaluatedCheckpoint(model: EvaluatedCheckpoint['model'], ckpt: LoadedCheckpoint): EvaluatedCheckpoint {
+  const t = ckpt.trainer;
+  const indexing = ckpt.kind === 'indexing';
+  return {
+    model,
+    kind: indexing ? 'indexing' : 'retrieval',
+    phase: indexing ? 'indexing' : 'retrieval',
+    epoch: indexing ? (t.indexingEpochsRun ?? t.epoch) : t.epoch,
+    step: t.step,
+    created: ckpt.created,
+  };
 }
 
 async function evaluateRanker(
@@ -121,9 +164,9 @@ async function evaluateRanker(
   allQueries: QuerySet | null,
   topK: number,
   protocol: 'reference' | 'full' | 'both',
-  config: import('../config/schema.ts').DsiConfig,
-  corpus: import('../data/types.ts').Corpus,
-  log: (l: string) => void,
+  config: DsiConfig,
+  corpus: Corpus,
+  log: Log,
 ): Promise<ModelReport> {
   // Models that never saw queries in training are scored over every corpus query; the test
   // queries are a subset of those, so they are ranked once.
@@ -200,10 +243,4 @@ function chanceNotes(queries: QuerySet, indexed: number, mapK: number, recallK: 
   ];
   if (recallK >= indexed) notes.push(`Recall@${recallK} is 1.0 for any model that returns ${indexed} results: K covers the whole database`);
   return notes;
-}
-
-/** The run's own config file (the tracker writes it) when there is one, for commands to copy. */
-function runConfigHint(experimentsDir: string, runName: string): string {
-  const file = join(experimentsDir, runName, 'config.yaml');
-  return existsSync(file) ? relative(process.cwd(), file) || file : "<the run's config>";
 }

@@ -6,7 +6,7 @@
  *   test queries (a second, independent sample, as the notebook drew them separately).
  * full: every metric over all queries of a set, each with a seeded 95% bootstrap interval.
  */
-import type { EvalConfig } from '../config/sections/evalSection.ts';
+import type { EvalConfig } from '../config/sections/eval.ts';
 import { Rng } from '../runtime/rng.ts';
 import { bootstrapMean, type Estimate } from './bootstrap.ts';
 import { averagePrecisionAtK, ndcgAtK, precisionAtK, recallAtK, relevanceOf } from './metrics.ts';

@@ -105,7 +105,13 @@ export async function folderQueries(dir: string, corpus: Corpus): Promise<{ set:
 
 /** Image files (e.g. `dsi search` arguments) decoded like corpus images; the class is guessed from the parent folder. */
 export async function fileQueries(paths: readonly string[], corpus: Corpus): Promise<QuerySet> {
-  for (const p of paths) if (!existsSync(p)) throw new UserError(`image ${p} does not exist`);
+  for (const p of paths) {
+    if (!existsSync(p)) throw new UserError(`image ${p} does not exist`);
+    // Refuse before reading: /dev/zero or a FIFO would be read without end.
+    const s = statSync(p);
+    if (s.isDirectory()) throw new UserError(`${p} is a folder, not an image: name image files (e.g. ${join(p, '*.jpg')}), or use \`dsi eval --queries ${p}\` for a <class>/<image> folder`);
+    if (!s.isFile()) throw new UserError(`${p} is not a regular file (a device, pipe or socket): name image files`);
+  }
   const decoded = await decodeFiles(paths, corpus.imageSize);
   const kept = paths.filter((_, i) => decoded.images[i] !== null);
   const classOf = (p: string) => {

@@ -3,16 +3,17 @@
  * set into ranked lists of indexed IDs. The ViT ranks by beam search over its checkpoint; BoVW by
  * cosine similarity of visual-word histograms (src/bovw, built by `dsi bovw`).
  */
-import { loadBovwIndex, rankManyByBovw } from '../bovw/index.ts';
+import { loadBovwIndex, loadOrBuildBovwIndex, rankManyByBovw, type BovwIndex } from '../bovw/bovw-index.ts';
 import type { BovwConfig } from '../config/sections/bovw.ts';
 import type { DecodeConfig } from '../config/sections/decode.ts';
 import type { Corpus } from '../data/types.ts';
 import { searchWithModel } from '../decode/model-search.ts';
 import { IdTrie } from '../decode/trie.ts';
 import { modelFromState } from '../model/dsi-model.ts';
-import type { LoadedCheckpoint } from '../train/checkpoint.ts';
+import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
 import type { QuerySet } from './queries.ts';
-import type { ModelKind, RankedList } from './types.ts';
+import type { RankedList } from '../types.ts';
+import type { ModelKind } from './types.ts';
 
 export interface Ranking {
   lists: RankedList[];
@@ -49,9 +50,16 @@ export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoi
   };
 }
 
-/** The BoVW baseline as a ranker, or null when its index has not been built for this corpus. */
-export async function bovwRanker(corpus: Corpus, cfg: BovwConfig): Promise<Ranker | null> {
-  const index = await loadBovwIndex(corpus, cfg);
+/**
+ * The BoVW baseline as a ranker. Without `build`, null when its index has not been built for this
+ * corpus; with it, a missing index is built (and cached) first, with its progress bars.
+ */
+export async function bovwRanker(corpus: Corpus, cfg: BovwConfig, build?: { onBuild?: () => void }): Promise<Ranker | null> {
+  let index: BovwIndex | null = await loadBovwIndex(corpus, cfg);
+  if (!index && build) {
+    build.onBuild?.();
+    index = await loadOrBuildBovwIndex(corpus, cfg);
+  }
   if (!index) return null;
   return {
     kind: 'bovw',

@@ -4,14 +4,16 @@
  * a contact sheet.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
-import { formatTable } from '../track/format.ts';
+import { dirname, resolve } from 'node:path';
+import { displayNameOf } from '../data/types.ts';
+import { formatTable } from '../runtime/table.ts';
 import { UserError } from '../runtime/errors.ts';
+import { shownPath as shortPath } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
 import { fileQueries } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
-import { openCorpusOnly, openRun, type RunOptions } from './setup.ts';
+import { openCorpusOnly, openRun, type RunOptions } from '../runs/open.ts';
 
 export interface SearchOptions extends RunOptions {
   model: 'vit' | 'bovw';
@@ -88,11 +90,18 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
       ),
     );
     rows.push({
-      query: { pixels: queries.pixels.subarray(q * per, (q + 1) * per), size: corpus.imageSize, caption: `query ${queries.classes[q][0] ?? ''}`.trim(), relevant: null },
+      query: {
+        pixels: queries.pixels.subarray(q * per, (q + 1) * per),
+        size: corpus.imageSize,
+        caption: 'query',
+        detail: queries.classes[q].length ? queries.classes[q].map((c) => displayNameOf(corpus, c)).join(', ') : 'class unknown',
+        relevant: null,
+      },
       results: hits.map((h) => ({
         pixels: corpus.pixels.subarray(corpus.indexedRows[h.id] * per, (corpus.indexedRows[h.id] + 1) * per),
         size: corpus.imageSize,
-        caption: `#${h.rank} ID ${h.id}`,
+        caption: `#${h.rank} ${opts.model === 'bovw' ? 'cos' : 'score'} ${h.score.toFixed(3)}`,
+        detail: h.classes.map((c) => displayNameOf(corpus, c)).join(', '),
         relevant: h.relevant,
       })),
     });
@@ -105,9 +114,4 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
     lines.push(`contact sheet: ${shortPath(pngPath)} (query outlined blue; green = same class, red = other class)`);
   }
   return { text: lines.join('\n') + '\n', queries: out, pngPath };
-}
-
-function shortPath(p: string): string {
-  const rel = relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') ? rel : p;
 }

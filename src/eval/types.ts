@@ -1,10 +1,6 @@
+import type { RankedList } from '../types.ts';
 import type { Estimate } from './bootstrap.ts';
 
-/** A ranking for one query: indexed-image IDs best first, with the score that ranked them. */
-export interface RankedList {
-  ids: number[];
-  scores: number[];
-}
 
 /** One evaluated query: its ranking and the IDs relevant to it. */
 export interface RankedQuery extends RankedList {
@@ -78,5 +74,18 @@ export interface EvalReport {
   decode: { beamWidth: number; constrained: boolean; batchSize: number; backend: string };
   eval: { iaK: number[]; mapK: number; mapN: number; recallK: number; recallN: number; bootstrap: number; seed: number };
   models: ModelReport[];
+  /** The checkpoints the ViT rows were read from (a run still training changes them under eval's feet). */
+  checkpoints?: EvaluatedCheckpoint[];
   notes: string[];
+}
+
+export interface EvaluatedCheckpoint {
+  model: 'zero-shot' | 'fine-tuned';
+  kind: 'indexing' | 'retrieval';
+  /** The phase and epoch (1-based, within the phase) whose weights it holds. */
+  phase: 'indexing' | 'retrieval';
+  epoch: number;
+  step: number;
+  /** When the checkpoint was written. */
+  created: string;
 }

@@ -1,18 +1,12 @@
 /**
- * Contracts between the model, the training engine, the trainer and the decoder.
- * The model is pure tfjs-core (no globals, no backend-specific code); the engine owns the
- * optimizer and may split batches across worker threads.
+ * The model's contract with the engine and the decoder. The model is pure tfjs-core (no globals,
+ * no backend-specific code); the training contracts are in src/train/engine/engine.ts.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/sections/model.ts';
-import type { TrainConfig } from '../config/sections/train.ts';
+import type { ModelShape } from '../types.ts';
 
-export interface ModelShape {
-  /** Side of the square input images (pixels). */
-  imageSize: number;
-  /** Digits of the longest ID; token sequences are idLength + 1 long (digits + END). */
-  idLength: number;
-}
+export type { ModelShape, NamedArray } from '../types.ts';
 
 export interface ForwardOptions {
   training: boolean;
@@ -59,69 +53,4 @@ export interface IncrementalDecoder {
   step(tokens: Int32Array, parents: Int32Array | null, memoryIndex: Int32Array): tf.Tensor2D;
   /** Free the cached keys/values (not the memory, which the caller owns). */
   dispose(): void;
-}
-
-/**
- * One optimisation step's data. Images appear once; targets point at their image, so a query
- * with many relevant IDs is encoded once and decoded for every one of them.
- */
-export interface TrainBatch {
-  /** imageCount x H x W x 3 uint8. */
-  images: Uint8Array;
-  imageCount: number;
-  /** targetCount x (idLength + 1) target tokens (digits, END, PAD...). */
-  targets: Int32Array;
-  targetCount: number;
-  /** For each target row, the index of its image in `images`. */
-  targetImage: Int32Array;
-}
-
-/** Sums over a batch (so shards and epochs can be added up); divide to get means. */
-export interface StepStats {
-  /** Sum of per-token cross-entropy over non-PAD target tokens. */
-  lossSum: number;
-  /** Number of non-PAD target tokens. */
-  tokens: number;
-  tokenCorrect: number;
-  /** Number of target sequences, and how many were right in every non-PAD position. */
-  ids: number;
-  idCorrect: number;
-}
-
-export interface NamedArray {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  data: Float32Array | Int32Array;
-}
-
-/** Everything needed to continue training bit-for-bit. */
-export interface EngineState {
-  weights: NamedArray[];
-  optimizer: NamedArray[];
-  /** Optimizer steps taken so far. */
-  step: number;
-}
-
-export interface EngineOptions {
-  model: ModelConfig;
-  train: TrainConfig;
-  shape: ModelShape;
-  /** Resolved tfjs backend name (see src/runtime/backend.ts). */
-  backend: string;
-}
-
-export interface TrainingEngine {
-  readonly backend: string;
-  readonly workers: number;
-  /**
-   * Forward + backward + Adam update. `seed` drives dropout for this step; `learningRate`
-   * (default train.learning_rate) lets each phase use its own rate.
-   */
-  trainStep(batch: TrainBatch, seed: number, learningRate?: number): Promise<StepStats>;
-  /** Forward only, no dropout, no update (validation loss and accuracy). */
-  evaluate(batch: TrainBatch): Promise<StepStats>;
-  getState(): Promise<EngineState>;
-  setState(state: EngineState): Promise<void>;
-  dispose(): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../runtime/errors.ts';
+import { jsonOutput } from '../runtime/json.ts';
 import { compareRuns, listRow } from './compare.ts';
-import { formatTable } from './format.ts';
+import { formatTable } from '../runtime/table.ts';
 import { compareCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
 import { listRunNames, readRun } from './store.ts';
@@ -12,11 +13,11 @@ import type { WandbEnv } from './wandb/sink.ts';
 /** The logic behind `dsi runs list|compare|sync`; returns the text to print. */
 export function runsListText(experimentsDir: string, json: boolean): string {
   const rows = listRunNames(experimentsDir).map((name) => listRow(readRun(experimentsDir, name)));
-  if (json) return JSON.stringify(rows, null, 2) + '\n';
+  if (json) return jsonOutput(rows);
   if (!rows.length) return `no runs in ${experimentsDir}/ yet (dsi train writes them)\n`;
   return formatTable(
-    ['run', 'date', 'dataset', 'DB size', 'IDs', 'phases', 'IA@1', 'MAP@10', 'R@100'],
-    rows.map((r) => [r.name, r.date, r.dataset, r.db_size, r.ids, r.phases_done, r.ia1, r.map10, r.recall100]),
+    ['run', 'status', 'date', 'dataset', 'DB size', 'IDs', 'phases', 'IA@1', 'MAP@10', 'R@100'],
+    rows.map((r) => [r.name, r.status, r.date, r.dataset, r.db_size, r.ids, r.phases_done, r.ia1, r.map10, r.recall100]),
   );
 }
 
@@ -32,12 +33,25 @@ export async function runsCompareText(experimentsDir: string, names: string[], o
     await writeFile(path, await renderPng(compareCurvesSpec(withCurves.map((r) => ({ run: r.name, rows: r.metrics })))));
     out += opts.json ? '' : `curves: ${path}\n`;
   }
-  if (opts.json) return JSON.stringify({ ...cmp, ...(opts.png ? { png: resolve(opts.png) } : {}) }, null, 2) + '\n';
+  if (opts.json) return jsonOutput({ ...cmp, ...(opts.png ? { png: resolve(opts.png) } : {}) });
   const diffRows = Object.entries(cmp.config_diff).map(([k, v]) => [k, ...v]);
   out += diffRows.length ? `config keys that differ:\n${formatTable(['key', ...cmp.runs], diffRows)}` : 'configs are identical\n';
-  const metricRows = Object.entries(cmp.metrics).map(([k, v]) => [k, ...v]);
-  out += metricRows.length ? `\nmetrics:\n${formatTable(['metric', ...cmp.runs], metricRows)}` : '\nno metrics recorded yet\n';
+  const metricRows = Object.entries(cmp.metrics).map(([k, values]) => [k, ...values.map((v, i) => metricCell(v, cmp.intervals[k]?.[i] ?? null, cmp.deltas[k]?.[i] ?? null))]);
+  out += metricRows.length
+    ? `\nmetrics (training: the kept epoch of each phase; eval: mean [95% interval]; Δ vs ${cmp.runs[0]}):\n${formatTable(['metric', ...cmp.runs], metricRows)}`
+    : '\nno metrics recorded yet\n';
   return out;
+}
+
+const number = (v: number) => (Number.isInteger(v) ? String(v) : String(+v.toPrecision(3)));
+
+function metricCell(value: number | string | null, interval: [number, number] | null, delta: number | null): string {
+  if (value === null) return '-';
+  if (typeof value === 'string') return value;
+  let cell = number(value);
+  if (interval) cell += ` [${number(interval[0])}, ${number(interval[1])}]`;
+  if (delta !== null && delta !== 0) cell += ` (Δ ${delta > 0 ? '+' : ''}${number(delta)})`;
+  return cell;
 }
 
 export async function runsSyncText(experimentsDir: string, name: string, env: WandbEnv): Promise<string> {

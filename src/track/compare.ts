@@ -1,5 +1,7 @@
-import { evalReportMetrics } from './eval-metrics.ts';
-import { flattenConfig, datasetLabel } from './wandb/payload.ts';
+import { hostname } from 'node:os';
+import { evalReportIntervals, evalReportMetrics } from './eval-metrics.ts';
+import { datasetLabel } from '../data/dataset-label.ts';
+import { flattenConfig } from './wandb/payload.ts';
 import type { StoredRun } from './store.ts';
 import type { EpochMetrics, Phase } from './types.ts';
 
@@ -34,8 +36,28 @@ export function headline(run: StoredRun, which: keyof typeof HEADLINE): number |
   return null;
 }
 
+/** training: its process is still writing; interrupted: it stopped (Ctrl-C, a crash) before finishing. */
+export type RunStatus = 'training' | 'interrupted' | 'finished';
+
+export function runStatus(run: StoredRun, alive: (pid: number) => boolean = processAlive): RunStatus {
+  const record = run.record;
+  if (record?.finished) return 'finished';
+  if (record?.pid && record.host === hostname() && alive(record.pid)) return 'training';
+  return 'interrupted';
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface RunListRow {
   name: string;
+  status: RunStatus;
   date: string;
   dataset: string;
   db_size: number | string;
@@ -51,6 +73,7 @@ export function listRow(run: StoredRun): RunListRow {
   const phases = run.record?.phases_done ?? [...new Set(run.metrics.map((m) => m.phase))];
   return {
     name: run.name,
+    status: runStatus(run),
     date: run.record?.started?.slice(0, 16).replace('T', ' ') ?? '-',
     dataset: run.config ? datasetLabel(data) : '-',
     db_size: (data.num_images as number | undefined) ?? '-',
@@ -62,17 +85,33 @@ export function listRow(run: StoredRun): RunListRow {
   };
 }
 
-/** The last epoch of each phase, as `<phase>/<metric>` plus epochs run and wall time. */
-export function finalTrainingMetrics(rows: readonly EpochMetrics[]): Record<string, number> {
+/**
+ * The epoch whose checkpoint a phase kept: phase 2 keeps the best val loss (ties: the earlier
+ * epoch, as the trainer does), phase 1 its last epoch.
+ */
+export function keptEpoch(rows: readonly EpochMetrics[]): EpochMetrics | null {
+  let kept: EpochMetrics | null = null;
+  for (const r of rows) {
+    const better = typeof r.val_loss === 'number' && Number.isFinite(r.val_loss) ? kept?.val_loss === undefined || r.val_loss < kept.val_loss : kept?.val_loss === undefined;
+    if (!kept || better) kept = r;
+  }
+  return kept;
+}
+
+/** Per phase: epochs run, the kept epoch and its metrics (`<phase>/kept_<metric>`), the phase's wall time. */
+export function keptTrainingMetrics(rows: readonly EpochMetrics[]): Record<string, number> {
   const out: Record<string, number> = {};
-  const last = new Map<Phase, EpochMetrics>();
-  for (const r of rows) last.set(r.phase, r);
-  for (const [phase, r] of last) {
-    out[`${phase}/epochs`] = rows.filter((x) => x.phase === phase).length;
-    for (const k of ['loss', 'token_accuracy', 'id_accuracy', 'val_loss', 'val_id_accuracy', 'wall_time_s'] as const) {
-      const v = r[k];
-      if (typeof v === 'number') out[`${phase}/final_${k}`] = v;
+  for (const phase of ['indexing', 'retrieval'] as Phase[]) {
+    const own = rows.filter((x) => x.phase === phase);
+    const kept = keptEpoch(own);
+    if (!kept) continue;
+    out[`${phase}/epochs`] = own.length;
+    out[`${phase}/kept_epoch`] = kept.epoch;
+    for (const k of ['loss', 'token_accuracy', 'id_accuracy', 'val_loss', 'val_id_accuracy'] as const) {
+      const v = kept[k];
+      if (typeof v === 'number') out[`${phase}/kept_${k}`] = v;
     }
+    out[`${phase}/wall_time_s`] = own[own.length - 1].wall_time_s;
   }
   return out;
 }
@@ -81,8 +120,12 @@ export interface Comparison {
   runs: string[];
   /** Config keys whose values differ between the runs (a missing key is null). */
   config_diff: Record<string, unknown[]>;
-  /** Eval metrics and final training metrics, one value per run (null where a run lacks it). */
+  /** Eval metrics and the kept epoch's training metrics, one value per run (null where a run lacks it). */
   metrics: Record<string, Array<number | string | null>>;
+  /** 95% bootstrap intervals [low, high] of the eval metrics that have one. */
+  intervals: Record<string, Array<[number, number] | null>>;
+  /** Each run's value minus the first run's (null for the first run, or where either lacks it). */
+  deltas: Record<string, Array<number | null>>;
 }
 
 export function compareRuns(runs: readonly StoredRun[]): Comparison {
@@ -93,9 +136,18 @@ export function compareRuns(runs: readonly StoredRun[]): Comparison {
     const values = configs.map((c) => (key in c ? c[key] : null));
     if (new Set(values.map((v) => JSON.stringify(v))).size > 1) config_diff[key] = values;
   }
-  const perRun = runs.map((r) => ({ ...evalMetrics(r), ...finalTrainingMetrics(r.metrics) }));
+  const perRun: Record<string, number>[] = runs.map((r) => ({ ...evalMetrics(r), ...keptTrainingMetrics(r.metrics) }));
+  const perRunIntervals = runs.map((r) => evalReportIntervals(r.evalReport));
   const metricKeys = [...new Set(perRun.flatMap((m) => Object.keys(m)))].sort();
   const metrics: Record<string, Array<number | string | null>> = {};
-  for (const key of metricKeys) metrics[key] = perRun.map((m) => m[key] ?? null);
-  return { runs: runs.map((r) => r.name), config_diff, metrics };
+  const intervals: Comparison['intervals'] = {};
+  const deltas: Comparison['deltas'] = {};
+  for (const key of metricKeys) {
+    const values = perRun.map((m) => m[key] ?? null);
+    metrics[key] = values;
+    if (perRunIntervals.some((i) => i[key])) intervals[key] = perRunIntervals.map((i) => i[key] ?? null);
+    const base = values[0];
+    deltas[key] = values.map((v, i) => (i === 0 || v === null || base === null ? null : v - base));
+  }
+  return { runs: runs.map((r) => r.name), config_diff, metrics, intervals, deltas };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PROJECT_ROOT } from '../config/load.ts';
@@ -43,6 +43,9 @@ export interface RunRecord {
   /** `dsi train --from RUN`: the run whose indexing checkpoint phase 2 started from. */
   branched_from?: string;
   phases_done: Phase[];
+  /** The training process and its machine, so `dsi runs list` tells a run in progress from an interrupted one. */
+  pid?: number;
+  host?: string;
   wandb?: WandbRecord;
 }
 
@@ -95,7 +98,8 @@ export interface StoredRun {
 
 export function readRun(experimentsDir: string, name: string): StoredRun {
   const dir = join(experimentsDir, name);
-  if (!existsSync(dir)) {
+  // experiments/README.md (or any file beside the runs) is not a run.
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     const known = listRunNames(experimentsDir);
     throw new UserError(`run "${name}" not found in ${experimentsDir}/` + (known.length ? ` (runs: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''})` : ' (no runs yet)'));
   }

@@ -1,17 +1,15 @@
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { PROJECT_ROOT } from '../config/load.ts';
+import { experimentsRoot } from '../runtime/paths.ts';
+import { keptEpoch } from './compare.ts';
 import { phaseCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
 import { gitCommit, readJsonIfExists, readMetrics, STORE_FILES, type RunRecord } from './store.ts';
-import { upsertRun } from './wandb/graphql.ts';
-import { offlineDir, OfflineWandbRun } from './wandb/offline.ts';
 import { flattenConfig, runSummary } from './wandb/payload.ts';
-import { endpointFromEnv, WandbSink, type WandbEnv } from './wandb/sink.ts';
+import { WandbSink, type WandbEnv } from './wandb/sink.ts';
 import type { EpochMetrics, Phase, RunStartInfo, RunTracker } from './types.ts';
-
-export const EXPERIMENTS_DIR = join(PROJECT_ROOT, 'experiments');
 
 export interface TrackerOptions {
   /** Where WANDB_* come from (tests pass their own). Default: process.env. */
@@ -28,7 +26,7 @@ const defaultWarn = (m: string) => process.stderr.write(`dsi: warning: ${m}\n`);
  * The run tracker: the local store experiments/<run>/ always (config.yaml, run.json,
  * metrics.jsonl, summary.json, plots/<phase>-curves.png), plus W&B when tracking.wandb allows.
  */
-export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR, options: TrackerOptions = {}): RunTracker {
+export function createTracker(runName: string, experimentsDir = experimentsRoot(), options: TrackerOptions = {}): RunTracker {
   const dir = join(experimentsDir, runName);
   const env = options.env ?? (process.env as WandbEnv);
   const warn = options.warn ?? defaultWarn;
@@ -37,6 +35,7 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
   let record: RunRecord | null = null;
   let rows: EpochMetrics[] = [];
   let wandb: WandbSink | null = null;
+  let earlyStopAccuracy: number | undefined;
 
   const saveRecord = async () => writeFile(runFile, JSON.stringify(record, null, 2) + '\n');
   const readSummary = () => readJsonIfExists<Record<string, number | string>>(join(dir, STORE_FILES.summary)) ?? {};
@@ -53,6 +52,7 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
         for (const f of [STORE_FILES.metrics, STORE_FILES.summary, STORE_FILES.plots, STORE_FILES.wandbOffline]) await rm(join(dir, f), { recursive: true, force: true });
       }
       rows = continues ? readMetrics(dir) : [];
+      earlyStopAccuracy = info.config.train.early_stop_accuracy;
       await writeFile(join(dir, STORE_FILES.config), stringify(info.config));
       const commit = gitCommit();
       record = {
@@ -64,13 +64,15 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
         resumed: info.resumed,
         ...(info.branchedFrom || previous?.branched_from ? { branched_from: info.branchedFrom ?? previous?.branched_from } : {}),
         phases_done: continues ? previous?.phases_done ?? [] : [],
+        pid: process.pid,
+        host: hostname(),
       };
       await saveRecord();
       wandb = await WandbSink.open({
         setting: info.config.tracking.wandb,
         runDir: dir,
         runName,
-        config: info.config as unknown as Record<string, unknown>,
+        config: info.config,
         flatConfig: { ...flattenConfig(info.config), 'run.corpus_hash': info.corpusHash, 'run.backend': info.backend, 'run.git_commit': commit },
         commit,
         env,
@@ -91,7 +93,13 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
     },
     async endPhase(phase: Phase) {
       try {
-        const png = await renderPng(phaseCurvesSpec(runName, phase, rows));
+        const own = rows.filter((r) => r.phase === phase);
+        const marks = {
+          threshold: phase === 'indexing' ? earlyStopAccuracy : undefined,
+          stopEpoch: own[own.length - 1]?.epoch,
+          keptEpoch: phase === 'retrieval' ? keptEpoch(own)?.epoch : undefined,
+        };
+        const png = await renderPng(phaseCurvesSpec(runName, phase, rows, marks));
         await mkdir(join(dir, STORE_FILES.plots), { recursive: true });
         await writeFile(join(dir, STORE_FILES.plots, `${phase}-curves.png`), png);
       } catch (e) {
@@ -107,7 +115,11 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
       const merged = { ...readSummary(), ...values };
       await writeFile(join(dir, STORE_FILES.summary), JSON.stringify(merged, null, 2) + '\n');
       if (wandb) return wandb.setSummary(runSummary(rows, merged));
-      if (!record) await summaryFromAnotherProcess(dir, merged, env, timeoutMs, warn);
+      if (!record) {
+        // `dsi eval` reports into a run that trained in another process: W&B gets it the way that run was tracked.
+        const tracked = readJsonIfExists<RunRecord>(runFile)?.wandb;
+        if (tracked) await WandbSink.sendSummary({ runDir: dir, record: tracked, summary: runSummary(readMetrics(dir), merged), env, timeoutMs, warn });
+      }
     },
     async finish() {
       if (record) {
@@ -118,25 +130,4 @@ export function createTracker(runName: string, experimentsDir = EXPERIMENTS_DIR,
       wandb = null;
     },
   };
-}
-
-/**
- * `dsi eval` reports into a run that trained in another process: send the summary the way that
- * run was tracked (its run.json says), never failing the eval over it.
- */
-async function summaryFromAnotherProcess(dir: string, evalValues: Record<string, number | string>, env: WandbEnv, timeoutMs: number, warn: (m: string) => void): Promise<void> {
-  const rec = readJsonIfExists<RunRecord>(join(dir, STORE_FILES.run))?.wandb;
-  if (!rec || rec.mode === 'disabled') return;
-  const summary = runSummary(readMetrics(dir), evalValues);
-  if (rec.mode === 'offline') {
-    await mkdir(offlineDir(dir), { recursive: true });
-    return new OfflineWandbRun(dir).setSummary(summary);
-  }
-  const ep = endpointFromEnv({ ...env, WANDB_BASE_URL: env.WANDB_BASE_URL || rec.base_url }, timeoutMs);
-  if (!ep) return warn(`the eval summary was not sent to W&B (WANDB_API_KEY is not set); it is in ${join(dir, STORE_FILES.summary)}`);
-  try {
-    await upsertRun(ep, { name: rec.id, project: rec.project, entity: rec.entity, summaryMetrics: JSON.stringify(summary) });
-  } catch (e) {
-    warn(`the eval summary was not sent to W&B (${(e as Error).message}); it is in ${join(dir, STORE_FILES.summary)}`);
-  }
 }

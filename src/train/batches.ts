@@ -10,7 +10,7 @@
  */
 import { imagePixels, queriesOf, type Corpus, type ImageRecord } from '../data/types.ts';
 import { encodeTarget, sequenceLength } from '../data/ids.ts';
-import type { TrainBatch } from '../model/types.ts';
+import type { TrainBatch } from './engine/engine.ts';
 import { Rng } from '../runtime/rng.ts';
 
 /** One image of an epoch and the IDs it must produce. */

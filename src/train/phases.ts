@@ -1,34 +1,10 @@
 /**
- * The trainer's resumable state and the two decisions that end or select epochs: early stopping
- * in phase 1 and best-validation selection in phase 2. Pure functions, so they are tested alone
- * and a resumed run makes exactly the decisions an uninterrupted one would.
+ * The trainer's starting state (TrainerState, in src/types.ts, is what a checkpoint holds of the
+ * loop) and the decisions that end or select epochs: early stopping in phase 1, best-validation
+ * selection and patience in phase 2. Pure functions, so they are tested alone and a resumed run
+ * makes exactly the decisions an uninterrupted one would.
  */
-import type { StepStats } from '../model/types.ts';
-
-export type TrainerPhase = 'indexing' | 'retrieval' | 'done';
-
-/** Everything besides the engine state needed to continue a run exactly (trainer.json). */
-export interface TrainerState {
-  /** The phase the run continues in ('done' once both phases are over). */
-  phase: TrainerPhase;
-  /** Epochs completed in `phase`. */
-  epoch: number;
-  /** Optimizer steps completed over the whole run. */
-  step: number;
-  /** State of the Rng that drives shuffling, ID sampling and per-step dropout seeds. */
-  rngState: number;
-  /** Consecutive phase-1 epochs with exact-ID training accuracy >= train.early_stop_accuracy. */
-  earlyStopStreak: number;
-  /** Epochs phase 1 ran (set when it ends). */
-  indexingEpochsRun: number | null;
-  /** Exact-ID accuracy over all indexed images in eval mode after phase 1 (= greedy IA@1). */
-  indexingAccuracy: number | null;
-  /** Best (lowest) phase-2 validation loss so far and the phase-2 epoch (1-based) it came from. */
-  bestValLoss: number | null;
-  bestEpoch: number | null;
-  /** Seconds spent in training and validation passes so far, across resumes. */
-  wallTimeS: number;
-}
+import type { TrainerState } from '../types.ts';
 
 export function initialTrainerState(seed: number): TrainerState {
   return {
@@ -42,34 +18,6 @@ export function initialTrainerState(seed: number): TrainerState {
     bestValLoss: null,
     bestEpoch: null,
     wallTimeS: 0,
-  };
-}
-
-/** Means over an epoch (or a validation pass) from summed step stats. */
-export interface EpochStats {
-  loss: number;
-  tokenAccuracy: number;
-  idAccuracy: number;
-}
-
-export function emptyStats(): StepStats {
-  return { lossSum: 0, tokens: 0, tokenCorrect: 0, ids: 0, idCorrect: 0 };
-}
-
-export function addStats(into: StepStats, s: StepStats): StepStats {
-  into.lossSum += s.lossSum;
-  into.tokens += s.tokens;
-  into.tokenCorrect += s.tokenCorrect;
-  into.ids += s.ids;
-  into.idCorrect += s.idCorrect;
-  return into;
-}
-
-export function meanStats(s: StepStats): EpochStats {
-  return {
-    loss: s.tokens > 0 ? s.lossSum / s.tokens : Number.NaN,
-    tokenAccuracy: s.tokens > 0 ? s.tokenCorrect / s.tokens : Number.NaN,
-    idAccuracy: s.ids > 0 ? s.idCorrect / s.ids : Number.NaN,
   };
 }
 

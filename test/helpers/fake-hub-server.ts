@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
  *   GET /api/datasets/<repo>/revision/<rev>?expand=...   (datasetInfo: sha, cardData, gated)
  *   GET /api/datasets/<repo>/tree/<sha>[/<path>]?recursive=true&expand=false   (listFiles, paged by Link)
  *   GET /datasets/<repo>/resolve/<sha>/<path>   -> 302 to a second "CDN" origin, like the real Hub
- * The CDN serves bytes with Range support and can be told to break a transfer half way.
+ * The CDN serves bytes with Range support (`bytes=a-` and `bytes=a-b`), counts the bytes it sends,
+ * and can be told to break a transfer half way.
  */
 export interface FakeRevision {
   sha: string;
@@ -29,6 +30,8 @@ export interface SeenRequest {
   url: string;
   authorization?: string;
   range?: string;
+  /** Body bytes the server sent in answer (CDN only). */
+  bytes?: number;
 }
 
 export interface FakeHub {
@@ -39,6 +42,8 @@ export interface FakeHub {
   breakNextTransfers(n: number): void;
   /** Requests to the CDN (actual file downloads, not metadata). */
   downloads(): SeenRequest[];
+  /** File bytes the CDN has sent since `requests` was last emptied. */
+  bytesTransferred(): number;
   close(): Promise<void>;
 }
 
@@ -54,11 +59,14 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     }
   }
 
-  const record = (server: 'hub' | 'cdn', req: IncomingMessage) =>
-    requests.push({ server, method: req.method!, url: req.url!, authorization: req.headers.authorization, range: req.headers.range });
+  const record = (server: 'hub' | 'cdn', req: IncomingMessage): SeenRequest => {
+    const seen: SeenRequest = { server, method: req.method!, url: req.url!, authorization: req.headers.authorization, range: req.headers.range };
+    requests.push(seen);
+    return seen;
+  };
 
   const cdn = createServer((req, res) => {
-    record('cdn', req);
+    const seen = record('cdn', req);
     const blob = blobs.get(new URL(req.url!, 'http://x').pathname.slice(1));
     if (!blob) return json(res, 404, { error: 'no such blob' });
     const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
@@ -73,8 +81,10 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     });
     if (breaks > 0 && body.length > 1) {
       breaks--;
+      seen.bytes = Math.floor(body.length / 2);
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket!.end());
     } else {
+      seen.bytes = body.length;
       res.end(body);
     }
   });
@@ -155,6 +165,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
       breaks = n;
     },
     downloads: () => requests.filter((r) => r.server === 'cdn'),
+    bytesTransferred: () => requests.reduce((n, r) => n + (r.bytes ?? 0), 0),
     async close() {
       for (const s of [hub, cdn]) {
         s.closeAllConnections();

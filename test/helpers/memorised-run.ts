@@ -5,13 +5,13 @@
 import type { DsiConfig } from '../../src/config/schema.ts';
 import { CACHE_FORMAT, writeCache, type Manifest } from '../../src/data/cache.ts';
 import type { Corpus } from '../../src/data/types.ts';
-import type { EngineState } from '../../src/model/types.ts';
+import type { EngineState } from '../../src/types.ts';
 import { Rng } from '../../src/runtime/rng.ts';
 import { batchesOf, indexingItems, makeBatch, retrievalItems } from '../../src/train/batches.ts';
-import { saveCheckpoint, type CheckpointKind } from '../../src/train/checkpoint.ts';
-import { createEngine } from '../../src/train/engine.ts';
+import { saveCheckpoint, type CheckpointKind } from '../../src/runs/checkpoint.ts';
+import { createEngine } from '../../src/train/engine/engine.ts';
 import { initialTrainerState } from '../../src/train/phases.ts';
-import { modelShapeOf } from '../../src/train/trainer.ts';
+import { modelShapeOf } from '../../src/runs/checkpoint.ts';
 import { tinyConfig } from '../train-fixtures.ts';
 
 export const memorisingConfig = (): DsiConfig =>

@@ -1,4 +1,4 @@
-import type { ScaleSpace, SiftParams } from './scaleSpace.ts';
+import type { ScaleSpace, SiftParams } from './scale-space.ts';
 
 /** Keypoints closer than this to an octave's edge are ignored (their descriptors would be clipped). */
 export const IMAGE_BORDER = 5;

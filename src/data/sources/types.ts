@@ -36,4 +36,9 @@ export interface ImageSource {
    * kept class are taken (instead of min_images_per_class images from each kept class).
    */
   multiLabel?: boolean;
+  /**
+   * The dataset's own class-name table (class name -> lemmas, e.g. Tiny ImageNet's words.txt), for
+   * display names; WordNet IDs without one are looked up in the bundled table.
+   */
+  classWords?: Record<string, string>;
 }

@@ -1,4 +1,4 @@
-import { basename, dirname } from 'node:path';
+import { datasetLabel } from '../../data/dataset-label.ts';
 import type { EpochMetrics } from '../types.ts';
 
 /** What identifies a dsi run on W&B. `id` is the W&B run id, `displayName` the dsi run name. */
@@ -35,20 +35,6 @@ export function wandbConfig(flat: Record<string, unknown>): Record<string, { val
 /** W&B run ids allow letters, digits, '-' and '_'; the dsi name is kept verbatim as the display name. */
 export function wandbRunId(runName: string): string {
   return runName.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 128) || 'run';
-}
-
-const GENERIC_SPLIT_NAMES = new Set(['train', 'val', 'valid', 'validation', 'test', 'images', 'data']);
-
-/** A short dataset label for tags and groups: imagenette, tiny-imagenet, coco, <folder name>. */
-export function datasetLabel(data: Record<string, unknown>): string {
-  if (data.source === 'coco') return 'coco';
-  if (data.source === 'folder' && typeof data.root === 'string') {
-    // ".../imagenette-224/train" says more as "imagenette-224-train" than as "train".
-    const name = basename(data.root);
-    return GENERIC_SPLIT_NAMES.has(name.toLowerCase()) ? `${basename(dirname(data.root))}-${name}` : name;
-  }
-  const repo = String(data.dataset ?? 'unknown');
-  return repo.split('/').pop() || repo;
 }
 
 export interface IdentityEnv {

@@ -1,8 +1,10 @@
-import { WandbUnavailable, type WandbEndpoint } from './graphql.ts';
-import { OfflineWandbRun } from './offline.ts';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { upsertRun, WandbUnavailable, type WandbEndpoint } from './graphql.ts';
+import { offlineDir, OfflineWandbRun } from './offline.ts';
 import { OnlineWandbRun } from './online.ts';
 import { DEFAULT_BASE_URL, historyRow, wandbIdentity, type IdentityEnv, type WandbIdentity } from './payload.ts';
-import type { WandbRecord } from '../store.ts';
+import { STORE_FILES, type WandbRecord } from '../store.ts';
 import type { EpochMetrics } from '../types.ts';
 
 export type WandbSetting = 'auto' | 'online' | 'offline' | 'disabled';
@@ -97,6 +99,26 @@ export class WandbSink {
     // The server this run meant to reach, so `dsi runs sync` goes there without WANDB_BASE_URL.
     if (intendedBaseUrl) record.base_url = intendedBaseUrl;
     return new WandbSink(record, null, offline);
+  }
+
+  /**
+   * The summary of a run tracked by another process (`dsi eval` after `dsi train`), sent the way
+   * its run.json says it was tracked. Never fails the caller: a problem is one warning.
+   */
+  static async sendSummary(o: { runDir: string; record: WandbRecord; summary: Record<string, number | string>; env: WandbEnv; timeoutMs: number; warn: (message: string) => void }): Promise<void> {
+    const { runDir, record: rec, summary, env, warn } = o;
+    if (rec.mode === 'disabled') return;
+    if (rec.mode === 'offline') {
+      await mkdir(offlineDir(runDir), { recursive: true });
+      return new OfflineWandbRun(runDir).setSummary(summary);
+    }
+    const ep = endpointFromEnv({ ...env, WANDB_BASE_URL: env.WANDB_BASE_URL || rec.base_url }, o.timeoutMs);
+    if (!ep) return warn(`the eval summary was not sent to W&B (WANDB_API_KEY is not set); it is in ${join(runDir, STORE_FILES.summary)}`);
+    try {
+      await upsertRun(ep, { name: rec.id, project: rec.project, entity: rec.entity, summaryMetrics: JSON.stringify(summary) });
+    } catch (e) {
+      warn(`the eval summary was not sent to W&B (${(e as Error).message}); it is in ${join(runDir, STORE_FILES.summary)}`);
+    }
   }
 
   async log(row: EpochMetrics, step: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { HubApiError } from '@huggingface/hub';
 import { UserError } from '../../../runtime/errors.ts';
-import { HttpStatusError, UnreachableError, safeUrl } from '../../download.ts';
+import { HttpStatusError, networkReason, UnreachableError, safeUrl } from '../../download.ts';
 
 /**
  * How we talk to the Hub: the same environment the Python client honours (HF_ENDPOINT for the
@@ -45,21 +45,11 @@ const fetchWithConnectTimeout: typeof fetch = async (input, init) => {
     return await fetch(input, { ...init, signal: controller.signal });
   } catch (err) {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    throw new UnreachableError(url, timedOut ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s` : causeCode(err));
+    throw new UnreachableError(url, timedOut ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s` : networkReason(err));
   } finally {
     clearTimeout(timer);
   }
 };
-
-function causeCode(err: unknown): string {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
 
 export const LOCAL_COPY_HINT =
   'To use a local copy instead: --set data.source=folder --set data.root=<folder with one sub-folder per class>';

@@ -1,4 +1,6 @@
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type FileMetaData } from 'hyparquet';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { UserError } from '../../../runtime/errors.ts';
 
 /**
@@ -23,12 +25,34 @@ interface Features {
 /** Row groups kept decoded: enough for in-order reads across a group boundary. */
 const CACHED_GROUPS = 2;
 
-export async function openParquetShard(path: string): Promise<ParquetShard> {
-  const file = await asyncBufferFromFile(path);
+/**
+ * The first read of a remote file's footer: up to 32 kB (a few hundred row groups), less for small
+ * files. A larger footer costs hyparquet one more request, not a wrong answer.
+ */
+const footerFetchBytes = (fileBytes: number) => Math.min(32 * 1024, Math.max(4096, Math.floor(fileBytes / 64)));
+
+export interface ShardOpenOptions {
+  /** Where the label column is read from, when not `file` (a remote file's non-caching view). */
+  labelFile?: AsyncBuffer;
+  /** The labels read once are kept here (JSON): reopening a shard then reads only its footer. */
+  labelsCacheFile?: string;
+}
+
+interface CachedLabels {
+  rows: number;
+  labels: (number | null)[];
+}
+
+/**
+ * `file` is a local file or a remote one read by ranges (see remote-buffer.ts): only the footer
+ * and the label column are read here; a row group's images only when one of its rows is read.
+ */
+export async function openParquetShard(file: AsyncBuffer, path: string, opts: ShardOpenOptions = {}): Promise<ParquetShard> {
   let metadata: FileMetaData;
   try {
-    metadata = await parquetMetadataAsync(file);
+    metadata = await parquetMetadataAsync(file, { initialFetchSize: footerFetchBytes(file.byteLength) });
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(`cannot read parquet file ${path}: ${(err as Error).message}; delete it to download it again`);
   }
   const features = huggingfaceFeatures(metadata);
@@ -44,11 +68,14 @@ export async function openParquetShard(path: string): Promise<ParquetShard> {
   const rows = Number(metadata.num_rows);
 
   let labels: (number | null)[] = new Array(rows).fill(null);
-  if (labelColumn) {
-    const read = await parquetReadObjects({ file, metadata, columns: [labelColumn] }).catch((err) => {
+  const savedLabels = opts.labelsCacheFile ? await readCachedLabels(opts.labelsCacheFile, rows) : null;
+  if (savedLabels) labels = savedLabels;
+  else if (labelColumn) {
+    const read = await parquetReadObjects({ file: opts.labelFile ?? file, metadata, columns: [labelColumn] }).catch((err) => {
       throw unreadable(path, err);
     });
     labels = read.map((r) => (r[labelColumn] === null || r[labelColumn] === undefined ? null : Number(r[labelColumn])));
+    if (opts.labelsCacheFile) await writeCachedLabels(opts.labelsCacheFile, { rows, labels });
   }
 
   const groupStarts: number[] = [];
@@ -88,6 +115,22 @@ export async function openParquetShard(path: string): Promise<ParquetShard> {
       return (await loadGroup(g))[row - groupStarts[g]];
     },
   };
+}
+
+async function readCachedLabels(path: string, rows: number): Promise<(number | null)[] | null> {
+  try {
+    const saved = JSON.parse(await readFile(path, 'utf8')) as CachedLabels;
+    return saved.rows === rows && saved.labels.length === rows ? saved.labels : null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeCachedLabels(path: string, value: CachedLabels) {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(value));
+  await rename(tmp, path);
 }
 
 /** E.g. a codec hyparquet does not bundle (it reads snappy, the `datasets`/Hub default). */

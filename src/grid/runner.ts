@@ -1,0 +1,175 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../config/load.ts';
+import { UserError } from '../runtime/errors.ts';
+import type { GridRow } from './plan.ts';
+
+/**
+ * Runs the rows of a grid plan one after the other, each as `dsi train` -> `dsi bovw` -> `dsi eval`
+ * in child processes whose output goes to <logDir>/<row>.log. What is done is read from the run
+ * store, never from the runner's memory, so any invocation picks up where the last one stopped:
+ *   eval.json present           -> the row is done, skipped
+ *   checkpoints/<row>/last       -> `dsi train --resume --run <row>` (returns at once when finished)
+ *   nothing                      -> `dsi train --config ... --run <row> --set ...`
+ * A failing row is reported and the grid goes on with the next one. <logDir>/steps.jsonl records
+ * every step's wall time (the "time per run" of the results note).
+ */
+export type RowState = 'done' | 'started' | 'todo';
+
+export interface GridDirs {
+  experiments: string;
+  checkpoints: string;
+  /** experiments/grid by default. */
+  logs: string;
+}
+
+export function rowState(row: GridRow, dirs: GridDirs): RowState {
+  if (existsSync(join(dirs.experiments, row.name, 'eval.json'))) return 'done';
+  if (existsSync(join(dirs.checkpoints, row.name, 'last'))) return 'started';
+  return 'todo';
+}
+
+/** The dsi commands of a row in its current state (empty when done). */
+export function rowCommands(row: GridRow, state: RowState): { step: string; args: string[] }[] {
+  if (state === 'done') return [];
+  const overrides = row.set.flatMap((s) => ['--set', s]);
+  const train =
+    state === 'started' ? ['train', '--resume', '--run', row.name] : ['train', '--config', row.config, '--run', row.name, ...overrides];
+  const steps = [{ step: 'train', args: train }];
+  if (row.bovw) steps.push({ step: 'bovw', args: ['bovw', '--config', row.config, ...overrides] });
+  steps.push({ step: 'eval', args: ['eval', '--run', row.name, ...row.eval] });
+  return steps;
+}
+
+export interface GridRunOptions {
+  dirs: GridDirs;
+  /** How to start dsi: [node, bin/dsi.js] by default. */
+  dsi?: string[];
+  dryRun?: boolean;
+  /** One line per event (row started, step finished...). */
+  say?: (line: string) => void;
+  /** Stop between steps (and interrupt the running step) when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface GridRunResult {
+  done: string[];
+  skipped: string[];
+  failed: string[];
+  interrupted: boolean;
+}
+
+export async function runGrid(rows: GridRow[], opts: GridRunOptions): Promise<GridRunResult> {
+  const say = opts.say ?? ((l: string) => process.stdout.write(l + '\n'));
+  const dsi = opts.dsi ?? [process.execPath, join(PROJECT_ROOT, 'bin', 'dsi.js')];
+  const result: GridRunResult = { done: [], skipped: [], failed: [], interrupted: false };
+  mkdirSync(opts.dirs.logs, { recursive: true });
+  const release = opts.dryRun ? () => {} : lockGrid(opts.dirs.logs);
+  try {
+    for (const row of rows) {
+      if (opts.signal?.aborted) {
+        result.interrupted = true;
+        break;
+      }
+      const state = rowState(row, opts.dirs);
+      if (state === 'done') {
+        say(`${row.name}: done (eval.json present), skipped`);
+        result.skipped.push(row.name);
+        continue;
+      }
+      const log = join(opts.dirs.logs, `${row.name}.log`);
+      say(`${row.name}: ${state === 'started' ? 'resuming' : 'starting'} (log ${log})`);
+      let ok = true;
+      for (const { step, args } of rowCommands(row, state)) {
+        if (opts.dryRun) {
+          say(`  dsi ${args.map(shellQuote).join(' ')}`);
+          continue;
+        }
+        appendFileSync(log, `\n===== ${new Date().toISOString()} dsi ${args.map(shellQuote).join(' ')}\n`);
+        const started = Date.now();
+        const code = await runLogged(dsi, args, log, opts.signal);
+        const seconds = (Date.now() - started) / 1000;
+        appendFileSync(join(opts.dirs.logs, 'steps.jsonl'), JSON.stringify({ row: row.name, step, exit: code, seconds, at: new Date().toISOString() }) + '\n');
+        say(`  ${step}: ${code === 0 ? 'ok' : `exit ${code}`} in ${seconds.toFixed(1)} s`);
+        if (opts.signal?.aborted) {
+          result.interrupted = true;
+          break;
+        }
+        if (code !== 0) {
+          ok = false;
+          say(`${row.name}: FAILED at ${step}; see ${log}`);
+          break;
+        }
+      }
+      if (result.interrupted) break;
+      if (opts.dryRun) continue;
+      (ok ? result.done : result.failed).push(row.name);
+    }
+  } finally {
+    release();
+  }
+  if (result.interrupted) say('grid interrupted; run the same command again to resume');
+  return result;
+}
+
+/** One child at a time, output appended to `log`; an abort asks it to stop after its step (SIGINT). */
+function runLogged(dsi: string[], args: string[], log: string, signal?: AbortSignal): Promise<number> {
+  const fd = openSync(log, 'a');
+  return new Promise<number>((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(dsi[0], [...dsi.slice(1), ...args], {
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, DSI_NO_PROGRESS: process.env.DSI_NO_PROGRESS ?? '1' },
+      });
+    } catch (err) {
+      closeSync(fd);
+      return reject(err);
+    }
+    const onAbort = () => child.kill('SIGINT');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      signal?.removeEventListener('abort', onAbort);
+      closeSync(fd);
+      reject(err);
+    });
+    child.on('close', (code, sig) => {
+      signal?.removeEventListener('abort', onAbort);
+      closeSync(fd);
+      resolve(code ?? (sig ? 128 + 2 : 1));
+    });
+  });
+}
+
+/** One runner per grid folder: a second one would train the same rows twice. */
+function lockGrid(logs: string): () => void {
+  const file = join(logs, 'runner.pid');
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new UserError(`a grid runner (pid ${pid}) is already working in ${logs}; wait for it, or stop it with: kill ${pid}`);
+    }
+  }
+  writeFileSync(file, String(process.pid));
+  return () => {
+    try {
+      if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,296 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../runtime/errors.ts';
+import { field, numberField, path, stringField } from './eval-fields.ts';
+import { STORE_FILES } from './store.ts';
+
+/**
+ * `dsi runs table RUN...`: the results grid from the runs' eval.json, one row per model, grouped
+ * by dataset and DB size, as Markdown, CSV or LaTeX. Every metric carries its 95% interval: the
+ * bootstrap interval eval.json holds, or for IA@K (a proportion over the indexed images) a Wilson
+ * interval. The reference protocol's sampled columns ("MAP@10" = mean P@10 over 10 sampled test
+ * queries, Recall@100 over 10 others) are kept as they are, for comparison with its table.
+ */
+
+export type TableFormat = 'md' | 'csv' | 'tex';
+
+export interface Interval {
+  mean: number;
+  low: number;
+  high: number;
+}
+
+export interface TableRow {
+  run: string;
+  dataset: string;
+  dbSize: number;
+  /** "-" for BoVW, which has no IDs. */
+  idScheme: string;
+  kind: string;
+  model: string;
+  queries: number | null;
+  /** By column name: IA@1, IA@5, ref "MAP@10", ref Recall@100, MAP@10, P@10, Recall@100, nDCG@10. */
+  values: Record<string, Interval | null>;
+  msPerQuery: number | null;
+}
+
+export interface ResultsTable {
+  columns: string[];
+  rows: TableRow[];
+}
+
+const MODEL_ORDER = ['bovw', 'dense', 'zero-shot', 'fine-tuned'];
+
+/** eval.json of a run name (under experimentsDir), a run folder, or the file itself. */
+export function readEvalReport(experimentsDir: string, run: string): { run: string; report: unknown } {
+  const candidates = [join(experimentsDir, run, STORE_FILES.evalReport), join(run, STORE_FILES.evalReport), run];
+  for (const file of candidates) {
+    if (existsSync(file) && statSync(file).isFile()) {
+      let report: unknown;
+      try {
+        report = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new UserError(`${file} is not valid JSON (${(err as Error).message})`);
+      }
+      return { run: stringField(report, 'run') ?? run, report };
+    }
+  }
+  throw new UserError(`run ${run} has no eval.json (looked in ${join(experimentsDir, run)}); run \`dsi eval --run ${run} --protocol both\` first`);
+}
+
+export function buildResultsTable(reports: { run: string; report: unknown }[]): ResultsTable {
+  const columnSet = new Set<string>();
+  const rows: TableRow[] = [];
+  for (const { run, report } of reports) {
+    const corpus = field(report, 'corpus');
+    const evalSettings = field(report, 'eval');
+    const mapK = numberField(evalSettings, 'mapK') ?? 10;
+    const recallK = numberField(evalSettings, 'recallK') ?? 100;
+    const indexed = numberField(corpus, 'indexed') ?? 0;
+    const models = field(report, 'models');
+    if (!Array.isArray(models)) throw new UserError(`eval.json of ${run} has no models`);
+    for (const m of models) {
+      const kind = stringField(m, 'kind') ?? 'model';
+      const values: Record<string, Interval | null> = {};
+      const ia = field(m, 'ia');
+      if (ia && typeof ia === 'object') {
+        for (const [k, v] of Object.entries(ia as Record<string, unknown>)) {
+          if (typeof v === 'number') values[k] = wilson(v, indexed);
+        }
+      }
+      const ref = field(m, 'reference');
+      if (ref) {
+        values[`"MAP@${mapK}" (ref)`] = point(numberField(ref, 'refMap'));
+        values[`Recall@${recallK} (ref)`] = point(numberField(ref, 'recall'));
+      }
+      const full = field(m, 'full');
+      if (full) {
+        values[`MAP@${mapK}`] = estimate(field(full, 'map'));
+        values[`P@${mapK}`] = estimate(field(full, 'precision'));
+        values[`Recall@${recallK}`] = estimate(field(full, 'recall'));
+        values[`nDCG@${mapK}`] = estimate(field(full, 'ndcg'));
+      }
+      for (const k of Object.keys(values)) columnSet.add(k);
+      rows.push({
+        run,
+        dataset: stringField(corpus, 'dataset') ?? '?',
+        dbSize: numberField(corpus, 'dbSize') ?? 0,
+        idScheme: kind === 'bovw' ? '-' : (stringField(corpus, 'idScheme') ?? '?'),
+        kind,
+        model: stringField(m, 'label') ?? kind,
+        queries: numberField(path(m, 'full'), 'queries') ?? numberField(field(report, 'querySet'), 'count'),
+        values,
+        msPerQuery: numberField(m, 'msPerQuery'),
+      });
+    }
+  }
+  return { columns: orderColumns([...columnSet]), rows: dedupeBaselines(sortRows(rows)) };
+}
+
+/** IA columns first (by K), then the reference's sampled columns, then the full-protocol ones. */
+function orderColumns(columns: string[]): string[] {
+  const rank = (c: string) => (c.startsWith('IA@') ? 0 : c.endsWith('(ref)') ? 1 : 2);
+  const order = ['MAP', 'P@', 'Recall', 'nDCG'];
+  const sub = (c: string) => {
+    const i = order.findIndex((p) => c.replace(/^"/, '').startsWith(p));
+    return i < 0 ? order.length : i;
+  };
+  return columns.sort((a, b) => rank(a) - rank(b) || sub(a) - sub(b) || kOf(a) - kOf(b) || a.localeCompare(b));
+}
+
+const kOf = (c: string) => Number(/@(\d+)/.exec(c)?.[1] ?? 0);
+
+function sortRows(rows: TableRow[]): TableRow[] {
+  const modelRank = (k: string) => {
+    const i = MODEL_ORDER.indexOf(k);
+    return i < 0 ? MODEL_ORDER.length : i;
+  };
+  return [...rows].sort(
+    (a, b) =>
+      a.dataset.localeCompare(b.dataset) ||
+      a.dbSize - b.dbSize ||
+      modelRank(a.kind) - modelRank(b.kind) ||
+      a.idScheme.localeCompare(b.idScheme) ||
+      a.run.localeCompare(b.run),
+  );
+}
+
+/** The same BoVW numbers from two runs on one corpus (clustered and random IDs) are one row. */
+function dedupeBaselines(rows: TableRow[]): TableRow[] {
+  const seen = new Map<string, TableRow>();
+  const out: TableRow[] = [];
+  for (const row of rows) {
+    if (row.idScheme !== '-') {
+      out.push(row);
+      continue;
+    }
+    const key = JSON.stringify([row.dataset, row.dbSize, row.model, row.values]);
+    const first = seen.get(key);
+    if (first) first.run += `, ${row.run}`;
+    else {
+      seen.set(key, row);
+      out.push(row);
+    }
+  }
+  return out;
+}
+
+function point(v: number | null): Interval | null {
+  return v === null ? null : { mean: v, low: Number.NaN, high: Number.NaN };
+}
+
+function estimate(e: unknown): Interval | null {
+  const mean = numberField(e, 'mean');
+  if (mean === null || numberField(e, 'n') === 0) return null;
+  return { mean, low: numberField(e, 'low') ?? Number.NaN, high: numberField(e, 'high') ?? Number.NaN };
+}
+
+/** Wilson score interval (95%) of a proportion over n trials. */
+export function wilson(p: number, n: number): Interval {
+  if (n <= 0) return { mean: p, low: Number.NaN, high: Number.NaN };
+  const z = 1.959964;
+  const denom = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denom;
+  return { mean: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** Groups of rows sharing dataset and DB size, in table order. */
+export function groupsOf(rows: TableRow[]): { dataset: string; dbSize: number; rows: TableRow[] }[] {
+  const out: { dataset: string; dbSize: number; rows: TableRow[] }[] = [];
+  for (const row of rows) {
+    const last = out[out.length - 1];
+    if (last && last.dataset === row.dataset && last.dbSize === row.dbSize) last.rows.push(row);
+    else out.push({ dataset: row.dataset, dbSize: row.dbSize, rows: [row] });
+  }
+  return out;
+}
+
+/** Per group and column, the rows holding the best (highest) mean: bold in Markdown and LaTeX. */
+function bestOf(rows: TableRow[], column: string): Set<TableRow> {
+  let best = -Infinity;
+  for (const r of rows) best = Math.max(best, r.values[column]?.mean ?? -Infinity);
+  return new Set(rows.filter((r) => best > -Infinity && r.values[column]?.mean === best));
+}
+
+const fixed = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '');
+
+export function renderResultsTable(table: ResultsTable, format: TableFormat): string {
+  switch (format) {
+    case 'csv':
+      return renderCsv(table);
+    case 'tex':
+      return renderTex(table);
+    default:
+      return renderMd(table);
+  }
+}
+
+function cellText(v: Interval | null | undefined, digits = 3): string {
+  if (!v) return '-';
+  return Number.isFinite(v.low) ? `${fixed(v.mean, digits)} [${fixed(v.low, 2)}, ${fixed(v.high, 2)}]` : fixed(v.mean, digits);
+}
+
+function renderMd(table: ResultsTable): string {
+  const headers = ['model', 'IDs', ...table.columns, 'queries', 'ms/query', 'run'];
+  const out: string[] = [];
+  for (const g of groupsOf(table.rows)) {
+    out.push(`### ${g.dataset}, DB size ${g.dbSize}`, '', `| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`);
+    const best = Object.fromEntries(table.columns.map((c) => [c, bestOf(g.rows, c)]));
+    for (const r of g.rows) {
+      const cells = table.columns.map((c) => {
+        const text = cellText(r.values[c]);
+        return best[c].has(r) && text !== '-' ? `**${text}**` : text;
+      });
+      out.push(`| ${[r.model, r.idScheme, ...cells, r.queries ?? '-', r.msPerQuery === null ? '-' : fixed(r.msPerQuery, 1), r.run].join(' | ')} |`);
+    }
+    out.push('');
+  }
+  out.push(...legend(table).map((l) => `- ${l}`));
+  return out.join('\n') + '\n';
+}
+
+function legend(table: ResultsTable): string[] {
+  const lines = ['Values: mean [95% interval]; best of each dataset and DB size in bold.'];
+  if (table.columns.some((c) => c.startsWith('IA@'))) {
+    lines.push('IA@K: share of indexed images whose own ID is in the top K (Wilson interval over the indexed images).');
+  }
+  if (table.columns.some((c) => c.endsWith('(ref)'))) {
+    lines.push('(ref): the reference protocol\'s sampled numbers (its "MAP@10" is the mean P@10 over 10 sampled test queries), no interval.');
+  }
+  lines.push('Other metrics: over all evaluated queries, 95% bootstrap intervals (dsi eval --protocol full).');
+  return lines;
+}
+
+function csvCell(v: string | number): string {
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function renderCsv(table: ResultsTable): string {
+  const headers = ['dataset', 'db_size', 'model', 'kind', 'ids', 'run', 'queries', 'ms_per_query'];
+  for (const c of table.columns) headers.push(c, `${c} low`, `${c} high`);
+  const lines = [headers.map(csvCell).join(',')];
+  for (const r of table.rows) {
+    const cells: (string | number)[] = [r.dataset, r.dbSize, r.model, r.kind, r.idScheme, r.run, r.queries ?? '', r.msPerQuery ?? ''];
+    for (const c of table.columns) {
+      const v = r.values[c];
+      cells.push(v ? v.mean : '', v && Number.isFinite(v.low) ? v.low : '', v && Number.isFinite(v.high) ? v.high : '');
+    }
+    lines.push(cells.map(csvCell).join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+const TEX_SPECIALS: Record<string, string> = { '&': '\\&', '%': '\\%', $: '\\$', '#': '\\#', _: '\\_', '{': '\\{', '}': '\\}', '~': '\\textasciitilde{}', '^': '\\^{}', '\\': '\\textbackslash{}' };
+const tex = (s: string) => s.replace(/[&%$#_{}~^\\]/g, (c) => TEX_SPECIALS[c]).replace(/"([^"]*)"/g, "``$1''");
+
+function renderTex(table: ResultsTable): string {
+  const headers = ['Model', 'IDs', ...table.columns.map(tex)];
+  const out = [
+    '% dsi runs table --format tex; needs \\usepackage{booktabs}',
+    `\\begin{tabular}{ll${'c'.repeat(table.columns.length)}}`,
+    '\\toprule',
+    `${headers.join(' & ')} \\\\`,
+  ];
+  for (const g of groupsOf(table.rows)) {
+    out.push('\\midrule', `\\multicolumn{${headers.length}}{l}{\\textit{${tex(g.dataset)}, DB size ${g.dbSize}}} \\\\`);
+    const best = Object.fromEntries(table.columns.map((c) => [c, bestOf(g.rows, c)]));
+    for (const r of g.rows) {
+      const cells = table.columns.map((c) => {
+        const v = r.values[c];
+        if (!v) return '--';
+        const mean = best[c].has(r) ? `\\textbf{${fixed(v.mean)}}` : fixed(v.mean);
+        return Number.isFinite(v.low) ? `${mean} {\\scriptsize [${fixed(v.low, 2)}, ${fixed(v.high, 2)}]}` : mean;
+      });
+      out.push(`${[tex(r.model), tex(r.idScheme === '-' ? '--' : r.idScheme), ...cells].join(' & ')} \\\\`);
+    }
+  }
+  out.push('\\bottomrule', '\\end{tabular}');
+  return out.join('\n') + '\n';
+}
+
+export function runsTableText(experimentsDir: string, runs: string[], format: TableFormat): string {
+  if (runs.length === 0) throw new UserError('dsi runs table needs at least one run');
+  return renderResultsTable(buildResultsTable(runs.map((r) => readEvalReport(experimentsDir, r))), format);
+}

@@ -1,0 +1,78 @@
+/**
+ * Adam (Kingma & Ba) with bias correction, written out so its moments are plain named arrays
+ * in EngineState: resuming from a checkpoint continues bit-for-bit.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedArray } from '../../types.ts';
+
+const BETA1 = 0.9;
+const BETA2 = 0.999;
+const EPSILON = 1e-8;
+
+export class Adam {
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  step = 0;
+
+  constructor(
+    private readonly variables: ReadonlyMap<string, tf.Variable>,
+    private readonly learningRate: number,
+  ) {
+    for (const [name, variable] of variables) {
+      this.m.set(name, tf.variable(tf.zerosLike(variable), false));
+      this.v.set(name, tf.variable(tf.zerosLike(variable), false));
+    }
+  }
+
+  /** One update from gradients by variable name (missing names are left unchanged). */
+  apply(grads: ReadonlyMap<string, tf.Tensor>, learningRate = this.learningRate): void {
+    this.step++;
+    const t = this.step;
+    const stepSize = (learningRate * Math.sqrt(1 - BETA2 ** t)) / (1 - BETA1 ** t);
+    tf.tidy(() => {
+      for (const [name, variable] of this.variables) {
+        const g = grads.get(name);
+        if (!g) continue;
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        const mNew = tf.add(tf.mul(m, BETA1), tf.mul(g, 1 - BETA1));
+        const vNew = tf.add(tf.mul(v, BETA2), tf.mul(tf.square(g), 1 - BETA2));
+        m.assign(mNew);
+        v.assign(vNew);
+        variable.assign(tf.sub(variable, tf.mul(tf.div(mNew, tf.add(tf.sqrt(vNew), EPSILON)), stepSize)));
+      }
+    });
+  }
+
+  async getState(): Promise<NamedArray[]> {
+    const out: NamedArray[] = [];
+    for (const [suffix, moments] of this.moments()) {
+      for (const [name, variable] of moments) {
+        out.push({ name: `${name}${suffix}`, shape: [...variable.shape], dtype: 'float32', data: (await variable.data()) as Float32Array });
+      }
+    }
+    return out;
+  }
+
+  setState(state: readonly NamedArray[], step: number): void {
+    const byName = new Map(state.map((s) => [s.name, s]));
+    for (const [suffix, moments] of this.moments()) {
+      for (const [name, variable] of moments) {
+        const s = byName.get(`${name}${suffix}`);
+        if (!s) throw new Error(`optimizer state has no "${name}${suffix}"`);
+        if (s.data.length !== variable.size) throw new Error(`optimizer state "${name}${suffix}" has ${s.data.length} values, expected ${variable.size}`);
+        variable.assign(tf.tensor(s.data, variable.shape, 'float32'));
+      }
+    }
+    this.step = step;
+  }
+
+  /** Checkpoint names: `<param>.adam_m` and `<param>.adam_v`. */
+  private moments(): [string, Map<string, tf.Variable>][] {
+    return [['.adam_m', this.m], ['.adam_v', this.v]];
+  }
+
+  dispose(): void {
+    for (const moments of [this.m, this.v]) for (const variable of moments.values()) variable.dispose();
+  }
+}

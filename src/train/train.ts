@@ -1,0 +1,377 @@
+/**
+ * `dsi train`, top to bottom: open the run (fresh, --resume or --from; see src/runs), then the
+ * loop. Phase 1 "indexing" (every indexed image -> its own ID, until exact-ID training accuracy
+ * stays >= early_stop_accuracy for early_stop_patience epochs), then phase 2 "retrieval" (train
+ * queries -> relevant IDs, validated on val queries each epoch, best val loss kept). Test queries
+ * are never touched here.
+ *
+ * Checkpoints: `indexing/` when phase 1 ends, `retrieval/` whenever val loss improves, and a
+ * rolling `last/` after every epoch. All randomness (shuffles, ID sampling, dropout seeds) comes
+ * from one Rng whose state is in every checkpoint, so a resumed run reaches the same weights as
+ * an uninterrupted one.
+ */
+import { join } from 'node:path';
+import type { DsiConfig } from '../config/schema.ts';
+import { prepareCorpus, shortfallWarning } from '../data/corpus.ts';
+import { queriesOf } from '../data/types.ts';
+import { initBackend, type BackendChoice } from '../runtime/backend.ts';
+import { UserError } from '../runtime/errors.ts';
+import { logToStderr, type Log } from '../runtime/log.ts';
+import { progressBar, type Progress } from '../runtime/progress.ts';
+import { Rng } from '../runtime/rng.ts';
+import { assertCompatible, modelShapeOf, saveCheckpoint, type CheckpointKind, type LoadedCheckpoint } from '../runs/checkpoint.ts';
+import { lockRun } from '../runs/lock.ts';
+import { resolveTrainingRun, type ResolvedTrainingRun, type TrainingRunRequest } from '../runs/resolve.ts';
+import { seedBranchStore } from '../track/branch.ts';
+import { createTracker } from '../track/tracker.ts';
+import { assertWritable, cacheRoot, checkpointsRoot, experimentsRoot } from '../runtime/paths.ts';
+import type { EpochMetrics, RunTracker } from '../track/types.ts';
+import type { Corpus, TrainerState } from '../types.ts';
+import { batchCount, batchesOf, indexingItems, retrievalItems, validationItems, type BatchItem } from './batches.ts';
+import { createEngine, type StepStats, type TrainingEngine } from './engine/engine.ts';
+import { addStats, emptyStats, meanStats } from './engine/stats.ts';
+import { initialTrainerState, isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from './phases.ts';
+
+export interface LaunchOptions extends TrainingRunRequest {
+  backend?: BackendChoice;
+  checkpointsDir?: string;
+  experimentsDir?: string;
+  cacheRoot?: string;
+  signal?: AbortSignal;
+  stopAfterEpochs?: number;
+  /** Status lines (default: stderr, keeping stdout for results). */
+  log?: Log;
+}
+
+export interface LaunchResult extends TrainRunResult {
+  runName: string;
+  backend: string;
+  checkpointsDir: string;
+  /** experiments/<run>/ */
+  experimentsDir: string;
+}
+
+export async function launchTraining(opts: LaunchOptions): Promise<LaunchResult> {
+  const log = opts.log ?? logToStderr;
+  const root = opts.checkpointsDir ?? checkpointsRoot();
+  const experiments = opts.experimentsDir ?? experimentsRoot();
+  assertWritable(root, 'checkpoints');
+  assertWritable(experiments, 'experiments');
+  assertWritable(opts.cacheRoot ?? cacheRoot(), 'data cache');
+  const resolved = await resolveTrainingRun(opts, root, log);
+  const lock = await lockRun(join(root, resolved.runName), log);
+  try {
+    return await trainResolvedRun(opts, resolved, root, log);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingRun, root: string, log: Log): Promise<LaunchResult> {
+  const { runName, config, resumeFrom, branchedFrom } = resolved;
+  const backend = await initBackend(opts.backend ?? 'auto');
+  log(`backend: ${backend}`);
+  const corpus = await prepareCorpus(config.data, { cacheRoot: opts.cacheRoot });
+  log(
+    `corpus ${corpus.hash}: ${corpus.records.length} images (${corpus.indexedRows.length} indexed, ` +
+      `${corpus.records.length - corpus.indexedRows.length} queries), ${corpus.imageSize}px, IDs of ${corpus.idLength} digits` +
+      (corpus.reused ? ' (cached)' : ''),
+  );
+  const shortfall = shortfallWarning(corpus, config.data);
+  if (shortfall) log(`warning: ${shortfall}`);
+  if (resumeFrom) assertCompatible(resumeFrom, config, corpus.hash, modelShapeOf(corpus));
+  if (branchedFrom && resumeFrom) {
+    // The branch owns a copy of the index it starts from, so `dsi eval` finds its zero-shot row.
+    await saveCheckpoint(runName, 'indexing', { ...resumeFrom, config }, root);
+    seedBranchStore(opts.experimentsDir ?? experimentsRoot(), branchedFrom, runName);
+    log(`run: ${runName}, phase 2 from the indexing checkpoint of "${branchedFrom}" (${resumeFrom.trainer.indexingEpochsRun} epochs, exact-ID accuracy ${resumeFrom.trainer.indexingAccuracy?.toFixed(4)})`);
+  } else if (resumeFrom) {
+    if (resumeFrom.trainer.phase === 'done') {
+      log(`run "${runName}" has already finished both phases; nothing to resume`);
+      return { runName, backend, checkpointsDir: join(root, runName), experimentsDir: join(opts.experimentsDir ?? experimentsRoot(), runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: [] };
+    }
+    log(`resuming run "${runName}" at ${resumeFrom.trainer.phase} epoch ${resumeFrom.trainer.epoch + 1} (step ${resumeFrom.trainer.step})`);
+  } else {
+    log(`run: ${runName}`);
+  }
+
+  const tracker = createTracker(runName, opts.experimentsDir);
+  const result = await trainRun({
+    config,
+    corpus,
+    runName,
+    backend,
+    tracker,
+    checkpointsDir: root,
+    resumeFrom,
+    branchedFrom,
+    signal: opts.signal,
+    stopAfterEpochs: opts.stopAfterEpochs,
+    log,
+  });
+  return { ...result, runName, backend, checkpointsDir: join(root, runName), experimentsDir: tracker.dir };
+}
+
+export interface TrainRunOptions {
+  config: DsiConfig;
+  corpus: Corpus;
+  runName: string;
+  /** Resolved backend name (from initBackend); recorded in the run and the checkpoints. */
+  backend: string;
+  tracker: RunTracker;
+  checkpointsDir?: string;
+  /** A verified `last` checkpoint to continue from (see loadCheckpoint + assertCompatible). */
+  resumeFrom?: LoadedCheckpoint | null;
+  /** Set for a branch (`dsi train --from RUN`): resumeFrom is RUN's indexing checkpoint. */
+  branchedFrom?: string;
+  /** Stops at the next step boundary; the epoch in progress is dropped (last/ holds the one before). */
+  signal?: AbortSignal;
+  /** Stop after this many epochs in this call (a deliberate interruption, for tests and smoke runs). */
+  stopAfterEpochs?: number;
+  /** One-line status messages (default: stderr). */
+  log?: Log;
+  /** Wraps the engine (tests spy on the batches it is given, or abort after a step). */
+  wrapEngine?: (engine: TrainingEngine) => TrainingEngine;
+}
+
+export interface TrainRunResult {
+  state: TrainerState;
+  /** False when stopped early by `signal` or `stopAfterEpochs`; resume continues it. */
+  completed: boolean;
+  epochsThisCall: number;
+  checkpointsWritten: CheckpointKind[];
+}
+
+export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
+  const { config, corpus, tracker } = opts;
+  const train = config.train;
+  const log = opts.log ?? logToStderr;
+  const root = opts.checkpointsDir ?? checkpointsRoot();
+  const shape = modelShapeOf(corpus);
+  const state: TrainerState = opts.resumeFrom ? { ...opts.resumeFrom.trainer } : initialTrainerState(train.seed);
+  const rng = new Rng(0);
+  rng.setState(state.rngState);
+  const written = new Set<CheckpointKind>();
+  let epochsThisCall = 0;
+
+  if (corpus.indexedRows.length === 0) throw new UserError(`corpus ${corpus.hash} has no indexed images to train on`);
+  const created = await createEngine({ model: config.model, train, shape, backend: opts.backend });
+  const engine = opts.wrapEngine ? opts.wrapEngine(created) : created;
+  log(`engine: ${engine.backend}, ${engine.workers} worker thread(s)`);
+  // One bar per phase: its ETA is the phase's (at its maximum epochs), its status the epoch.
+  let bar: Progress | null = null;
+  const phaseBar = (phase: 'indexing' | 'retrieval', maxEpochs: number, perEpoch: number) =>
+    (bar ??= progressBar(phase, Math.max(0, maxEpochs - state.epoch) * perEpoch, 'img'));
+  const endBar = (complete: boolean) => {
+    bar?.stop({ complete });
+    bar = null;
+  };
+
+  try {
+    if (opts.resumeFrom) await engine.setState(opts.resumeFrom.engine);
+    await tracker.start({ config, corpusHash: corpus.hash, backend: opts.backend, resumed: Boolean(opts.resumeFrom) && !opts.branchedFrom, branchedFrom: opts.branchedFrom });
+
+    const save = async (kind: CheckpointKind) => {
+      state.rngState = rng.getState();
+      const engineState = await engine.getState();
+      await saveCheckpoint(opts.runName, kind, { config, corpusHash: corpus.hash, shape, backend: opts.backend, engine: engineState, trainer: state }, root);
+      written.add(kind);
+    };
+    const stopRequested = () => opts.signal?.aborted || (opts.stopAfterEpochs !== undefined && epochsThisCall >= opts.stopAfterEpochs);
+    const result = (completed: boolean): TrainRunResult => ({ state, completed, epochsThisCall, checkpointsWritten: [...written] });
+
+    // Phase 1: indexing.
+    while (state.phase === 'indexing') {
+      if (stopRequested()) return (endBar(false), result(false));
+      let row: EpochMetrics | null = null;
+      if (state.epoch < train.indexing_epochs) {
+        const items = indexingItems(corpus, rng);
+        const progress = phaseBar('indexing', train.indexing_epochs, items.length);
+        progress.status(`epoch ${state.epoch + 1}/${train.indexing_epochs}`);
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal);
+        if (!run) return (endBar(false), result(false));
+        row = finishEpoch(state, 'indexing', run, train.learning_rate);
+        state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, row.id_accuracy, train.early_stop_accuracy, train.early_stop_patience).streak;
+        epochsThisCall++;
+        progress.line(epochLine(row, train.indexing_epochs), { terminal: false });
+      }
+      const ended = state.epoch >= train.indexing_epochs || state.earlyStopStreak >= train.early_stop_patience;
+      if (ended) {
+        endBar(true);
+        await endIndexing(engine, corpus, state, train.batch_size, log);
+        await save('indexing');
+      }
+      await save('last');
+      if (row) await tracker.logEpoch(row);
+      if (ended) await tracker.endPhase('indexing');
+    }
+
+    // Phase 2: retrieval fine-tuning on train queries, model selection on val queries.
+    const cap = train.max_targets_per_query;
+    const retrievalRate = train.retrieval_learning_rate ?? train.learning_rate;
+    const valItems = validationItems(corpus, cap, train.seed);
+    if (state.phase === 'retrieval' && (train.retrieval_epochs === 0 || !queriesOf(corpus, 'train').some((q) => q.relevantIds.length > 0))) {
+      if (train.retrieval_epochs > 0) log('phase 2 skipped: the corpus has no train queries with relevant indexed images');
+      state.phase = 'done';
+      await save('last');
+    }
+    if (state.phase === 'retrieval' && state.epoch === 0 && valItems.length === 0) {
+      log('warning: no val queries; the retrieval checkpoint will be the last epoch, not the best by val loss');
+    }
+    while (state.phase === 'retrieval') {
+      if (stopRequested()) return (endBar(false), result(false));
+      if (state.epoch < train.retrieval_epochs) {
+        const items = retrievalItems(corpus, cap, rng, train.index_replay);
+        const progress = phaseBar('retrieval', train.retrieval_epochs, items.length);
+        progress.status(`epoch ${state.epoch + 1}/${train.retrieval_epochs}`);
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal, retrievalRate);
+        if (!run) return (endBar(false), result(false));
+        const row = finishEpoch(state, 'retrieval', run, retrievalRate);
+        const val = await validate(engine, corpus, valItems, train.batch_size, state);
+        if (val) Object.assign(row, val);
+        epochsThisCall++;
+        const best = valItems.length === 0 || isBetterValLoss(row.val_loss ?? Number.NaN, state.bestValLoss);
+        if (best) {
+          state.bestValLoss = row.val_loss ?? null;
+          state.bestEpoch = state.epoch;
+        }
+        // The bar shows training loss; model selection is by val loss, so each epoch's is printed too.
+        progress.line(
+          epochLine(row, train.retrieval_epochs) +
+            (val ? ` | val loss ${val.val_loss.toFixed(4)} tok ${val.val_token_accuracy.toFixed(3)} id ${val.val_id_accuracy.toFixed(3)} (best ${state.bestValLoss?.toFixed(4)} at epoch ${state.bestEpoch})` : ''),
+          { terminal: Boolean(val) },
+        );
+        if (state.epoch >= train.retrieval_epochs) state.phase = 'done';
+        if (valItems.length > 0 && retrievalPatienceExhausted(state.epoch, state.bestEpoch, train.retrieval_patience)) {
+          endBar(true);
+          log(`phase 2: val loss has not improved for ${train.retrieval_patience} epochs (train.retrieval_patience); stopping`);
+          state.phase = 'done';
+        }
+        if (best) await save('retrieval');
+        await save('last');
+        await tracker.logEpoch(row);
+      } else {
+        state.phase = 'done';
+        await save('last');
+      }
+      if (state.phase === 'done') {
+        endBar(true);
+        await tracker.endPhase('retrieval');
+        log(`phase 2 done: best val loss ${state.bestValLoss?.toFixed(4) ?? 'n/a'} at retrieval epoch ${state.bestEpoch}`);
+      }
+    }
+    await tracker.finish();
+    return result(true);
+  } catch (e) {
+    endBar(false);
+    throw e;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** The plain line of one epoch (a log file's record of the phase bar). */
+function epochLine(row: EpochMetrics, maxEpochs: number): string {
+  return (
+    `${row.phase} epoch ${row.epoch}/${maxEpochs}: loss ${row.loss.toFixed(4)} tok ${row.token_accuracy.toFixed(3)} id ${row.id_accuracy.toFixed(3)}` +
+    ` (${row.images_per_sec.toFixed(1)} img/s, ${row.wall_time_s.toFixed(1)} s so far)`
+  );
+}
+
+/** Book-keeping after a training epoch; refuses to go on from a diverged model. */
+function finishEpoch(state: TrainerState, phase: 'indexing' | 'retrieval', run: EpochRun, learningRate: number): EpochMetrics {
+  state.epoch++;
+  state.step += run.steps;
+  state.wallTimeS += run.seconds;
+  const m = meanStats(run.stats);
+  if (!Number.isFinite(m.loss)) {
+    throw new UserError(`training diverged: ${phase} epoch ${state.epoch} has loss ${m.loss}; lower train.${phase === 'retrieval' ? 'retrieval_learning_rate' : 'learning_rate'} (now ${learningRate})`);
+  }
+  return {
+    phase,
+    epoch: state.epoch,
+    loss: m.loss,
+    token_accuracy: m.tokenAccuracy,
+    id_accuracy: m.idAccuracy,
+    learning_rate: learningRate,
+    images_per_sec: run.images / Math.max(run.seconds, 1e-9),
+    wall_time_s: state.wallTimeS,
+  };
+}
+
+/** Val loss and accuracies of this epoch, or null without val queries. */
+async function validate(
+  engine: TrainingEngine,
+  corpus: Corpus,
+  items: BatchItem[],
+  batchSize: number,
+  state: TrainerState,
+): Promise<{ val_loss: number; val_token_accuracy: number; val_id_accuracy: number } | null> {
+  if (items.length === 0) return null;
+  const started = performance.now();
+  const m = meanStats(await evaluateItems(engine, corpus, items, batchSize));
+  state.wallTimeS += (performance.now() - started) / 1000;
+  return { val_loss: m.loss, val_token_accuracy: m.tokenAccuracy, val_id_accuracy: m.idAccuracy };
+}
+
+/**
+ * Phase 1 is over: measure exact-ID accuracy of every indexed image in eval mode (no dropout;
+ * teacher-forced all-correct is the same as greedy decoding being right, i.e. greedy IA@1), then
+ * move the state to phase 2.
+ */
+async function endIndexing(engine: TrainingEngine, corpus: Corpus, state: TrainerState, batchSize: number, log: Log) {
+  const all = corpus.indexedRows.map((row, id) => ({ row, targetIds: [id] }));
+  const m = meanStats(await evaluateItems(engine, corpus, all, batchSize));
+  state.indexingEpochsRun = state.epoch;
+  state.indexingAccuracy = m.idAccuracy;
+  log(`phase 1 done after ${state.epoch} epochs: exact-ID accuracy on the ${all.length} indexed images (eval mode, greedy) ${m.idAccuracy.toFixed(4)}`);
+  state.phase = 'retrieval';
+  state.epoch = 0;
+  state.earlyStopStreak = 0;
+}
+
+export interface EpochRun {
+  stats: StepStats;
+  steps: number;
+  seconds: number;
+  /** Images seen (phase 2 images carry several targets, so this is not stats.ids). */
+  images: number;
+}
+
+/**
+ * Train on `items` in batches of `batchSize`, advancing the phase's `bar`. Returns null when `signal` aborts mid-epoch: the
+ * partial epoch is thrown away (the last checkpoint is the epoch before), which keeps resume exact.
+ */
+export async function trainEpoch(
+  engine: TrainingEngine,
+  corpus: Corpus,
+  items: readonly BatchItem[],
+  batchSize: number,
+  rng: Rng,
+  bar: Progress,
+  signal?: AbortSignal,
+  learningRate?: number,
+): Promise<EpochRun | null> {
+  const started = performance.now();
+  const stats = emptyStats();
+  let steps = 0;
+  for (const batch of batchesOf(corpus, items, batchSize)) {
+    if (signal?.aborted) return null;
+    // Drawn per step from the checkpointed stream, so dropout masks repeat exactly on resume.
+    const seed = rng.seed();
+    addStats(stats, await engine.trainStep(batch, seed, learningRate));
+    steps++;
+    const m = meanStats(stats);
+    bar.tick(batch.imageCount, { loss: m.loss.toFixed(4), tok: m.tokenAccuracy.toFixed(3), id: m.idAccuracy.toFixed(3) });
+  }
+  if (signal?.aborted) return null;
+  return { stats, steps, seconds: (performance.now() - started) / 1000, images: items.length };
+}
+
+/** Forward-only pass (validation loss, or exact-ID accuracy of the indexed images). */
+export async function evaluateItems(engine: TrainingEngine, corpus: Corpus, items: readonly BatchItem[], batchSize: number): Promise<StepStats> {
+  const stats = emptyStats();
+  if (batchCount(items, batchSize) === 0) return stats;
+  for (const batch of batchesOf(corpus, items, batchSize)) addStats(stats, await engine.evaluate(batch));
+  return stats;
+}

@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../src/config/load.ts';
+import { loadPlan, selectRows } from '../src/grid/plan.ts';
+import { rowCommands, rowState, runGrid, type GridDirs } from '../src/grid/runner.ts';
+
+const run = promisify(execFile);
+
+/** A model small enough that a row (train + eval) takes seconds; 24 sample photos of 2 classes. */
+const TINY = [
+  'data.num_images=24',
+  'data.min_images_per_class=12',
+  'data.image_size=32',
+  'model.embed_dim=16',
+  'model.ffn_dim=32',
+  'model.num_heads=2',
+  'model.encoder_layers=1',
+  'model.decoder_layers=1',
+  'train.indexing_epochs=3',
+  'train.retrieval_epochs=1',
+  'train.batch_size=8',
+  'train.workers=1',
+  'eval.recall_k=10',
+];
+
+async function writePlan(dir: string): Promise<string> {
+  const plan = join(dir, 'plan.yaml');
+  await writeFile(
+    plan,
+    [
+      'vars: { SAMPLES: data/samples }',
+      'defaults:',
+      `  set: [${TINY.join(', ')}]`,
+      '  eval: [--protocol, both]',
+      '  bovw: false',
+      'rows:',
+      '  - name: tiny-clustered',
+      '    config: quickstart.yaml',
+      '    set: ["data.root=${SAMPLES}", data.id_scheme=clustered]',
+      '  - name: tiny-random',
+      '    config: quickstart.yaml',
+      '    set: ["data.root=${SAMPLES}", data.id_scheme=random]',
+    ].join('\n'),
+  );
+  return plan;
+}
+
+test('plan: variables, defaults, row selection, the commands of each state', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dsi-grid-plan-'));
+  try {
+    const plan = await writePlan(dir);
+    const rows = loadPlan(plan, { SAMPLES: '/photos' }, {});
+    assert.deepEqual(rows.map((r) => r.name), ['tiny-clustered', 'tiny-random']);
+    assert.deepEqual(rows[1].set.slice(-2), ['data.root=/photos', 'data.id_scheme=random']);
+    assert.equal(rows[0].set.length, TINY.length + 2);
+    assert.equal(loadPlan(plan, {}, { SAMPLES: '/env' })[0].set.at(-2), 'data.root=/env');
+    assert.equal(loadPlan(plan, {}, {})[0].set.at(-2), 'data.root=data/samples');
+    assert.deepEqual(selectRows(rows, ['*-random']).map((r) => r.name), ['tiny-random']);
+    assert.throws(() => selectRows(rows, ['nope']), /no row of the plan matches nope/);
+
+    const row = { ...rows[0], bovw: true, set: ['a.b=1'] };
+    assert.deepEqual(rowCommands(row, 'todo'), [
+      { step: 'train', args: ['train', '--config', 'quickstart.yaml', '--run', 'tiny-clustered', '--set', 'a.b=1'] },
+      { step: 'bovw', args: ['bovw', '--config', 'quickstart.yaml', '--set', 'a.b=1'] },
+      { step: 'eval', args: ['eval', '--run', 'tiny-clustered', '--protocol', 'both'] },
+    ]);
+    assert.deepEqual(rowCommands(row, 'started')[0].args, ['train', '--resume', '--run', 'tiny-clustered']);
+    assert.deepEqual(rowCommands(row, 'done'), []);
+
+    // The shipped plan parses, and its configs exist (but for the dsi recipe's placeholder).
+    const shipped = loadPlan(join(PROJECT_ROOT, 'configs', 'grid.yaml'), {}, {});
+    assert.ok(shipped.length >= 13);
+    for (const r of shipped) {
+      if (r.config !== 'imagenette-dsi.yaml') assert.ok(existsSync(join(PROJECT_ROOT, 'configs', r.config)), r.config);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('runner: an interrupted row resumes, a fresh row trains, a finished grid is skipped', { timeout: 180_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dsi-grid-'));
+  const env = { DSI_HOME: dir, DSI_CACHE_DIR: join(dir, 'cache'), DSI_NO_PROGRESS: '1' };
+  const experimentsDir = join(dir, 'experiments');
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const rows = loadPlan(await writePlan(dir), {}, {});
+    const dirs: GridDirs = { experiments: experimentsDir, checkpoints: join(dir, 'checkpoints'), logs: join(dir, 'experiments', 'grid') };
+    // An interrupted grid: the first row's training stopped after one epoch.
+    const dsi = join(PROJECT_ROOT, 'bin', 'dsi.js');
+    const overrides = rows[0].set.flatMap((s) => ['--set', s]);
+    await run(process.execPath, [dsi, 'train', '--config', 'quickstart.yaml', '--run', 'tiny-clustered', ...overrides, '--stop-after-epochs', '1'], { cwd: PROJECT_ROOT, env: process.env });
+    assert.deepEqual(rows.map((r) => rowState(r, dirs)), ['started', 'todo']);
+
+    const lines: string[] = [];
+    const first = await runGrid(rows, { dirs, say: (l) => lines.push(l) });
+    assert.deepEqual(first, { done: ['tiny-clustered', 'tiny-random'], skipped: [], failed: [], interrupted: false }, lines.join('\n'));
+    assert.deepEqual(rows.map((r) => rowState(r, dirs)), ['done', 'done']);
+    const logA = await readFile(join(dirs.logs, 'tiny-clustered.log'), 'utf8');
+    assert.match(logA, /dsi train --resume --run tiny-clustered\n/);
+    assert.match(logA, /resuming run "tiny-clustered"/);
+    assert.match(logA, /dsi eval --run tiny-clustered --protocol both/);
+    const logB = await readFile(join(dirs.logs, 'tiny-random.log'), 'utf8');
+    assert.match(logB, /dsi train --config quickstart.yaml --run tiny-random --set data.num_images=24/);
+    const steps = (await readFile(join(dirs.logs, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(steps.map((s) => `${s.row}/${s.step}/${s.exit}`), ['tiny-clustered/train/0', 'tiny-clustered/eval/0', 'tiny-random/train/0', 'tiny-random/eval/0']);
+    const report = JSON.parse(await readFile(join(experimentsDir, 'tiny-random', 'eval.json'), 'utf8'));
+    assert.equal(report.corpus.idScheme, 'random');
+
+    // Again: nothing to do, nothing started.
+    const again = await runGrid(rows, { dirs, say: () => {} });
+    assert.deepEqual(again.skipped, ['tiny-clustered', 'tiny-random']);
+    assert.equal((await readFile(join(dirs.logs, 'steps.jsonl'), 'utf8')).trim().split('\n').length, 4);
+    assert.ok(!existsSync(join(dirs.logs, 'runner.pid')), 'the lock is released');
+  } finally {
+    process.env = saved;
+    await rm(dir, { recursive: true, force: true });
+  }
+});

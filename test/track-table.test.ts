@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildResultsTable, readEvalReport, runsTableText, wilson } from '../src/track/table.ts';
+import { snakeCase } from '../src/track/eval-fields.ts';
+
+const est = (mean: number, half = 0.05, n = 40) => ({ mean, low: mean - half, high: mean + half, n });
+const full = (m: number) => ({ queries: 40, withoutRelevant: 0, mapK: 10, recallK: 100, precision: est(m + 0.1), map: est(m), recall: est(m + 0.2), ndcg: est(m + 0.05) });
+const ref = (m: number) => ({ mapK: 10, recallK: 100, refMap: m, recall: m + 0.1, trueMap: m - 0.1, mapQueries: [], recallQueries: [] });
+
+/** An eval.json like `dsi eval --protocol both` writes. */
+function report(run: string, dataset: string, dbSize: number, idScheme: string, score: number) {
+  return {
+    format: 'dsi-eval/1',
+    run,
+    created: '2025-01-01T00:00:00Z',
+    protocol: 'both',
+    corpus: { hash: 'abc123', dataset, dbSize, indexed: dbSize / 4, queries: { train: 1, val: 1, test: 1 }, idScheme },
+    querySet: { source: 'test split', count: 40, skipped: 0 },
+    decode: { beamWidth: 100, constrained: true, batchSize: 16, backend: 'wasm' },
+    eval: { iaK: [1, 5], mapK: 10, mapN: 10, recallK: 100, recallN: 10, bootstrap: 1000, seed: 42 },
+    models: [
+      { kind: 'bovw', label: 'BoVW (SIFT)', ia: null, reference: ref(0.3), full: full(0.25), fullAllQueries: null, msPerQuery: 3 },
+      { kind: 'zero-shot', label: 'ViT DSI zero-shot', ia: { 'IA@1': 0.9, 'IA@5': 0.95 }, reference: ref(0.2), full: full(0.15), fullAllQueries: null, msPerQuery: 20 },
+      { kind: 'fine-tuned', label: 'ViT DSI fine-tuned', ia: { 'IA@1': score, 'IA@5': 0.99 }, reference: ref(score), full: full(score), fullAllQueries: null, msPerQuery: 21 },
+    ],
+    notes: [],
+  };
+}
+
+/** The same report with every key in snake_case, as eval.json may become. */
+function snake(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snake);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [/^IA@/.test(k) ? k : snakeCase(k), snake(v)]));
+  }
+  return value;
+}
+
+async function store(runs: Record<string, unknown>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dsi-table-'));
+  for (const [name, r] of Object.entries(runs)) {
+    await mkdir(join(dir, name), { recursive: true });
+    await writeFile(join(dir, name, 'eval.json'), JSON.stringify(r));
+  }
+  return dir;
+}
+
+test('the grid: grouped by dataset and DB size, one row per model, intervals, best in bold, BoVW once per corpus', async () => {
+  const dir = await store({
+    'nette-512-c': report('nette-512-c', 'frgfm/imagenette', 512, 'clustered', 0.6),
+    'nette-512-r': snake(report('nette-512-r', 'frgfm/imagenette', 512, 'random', 0.5)),
+    'nette-1024-c': report('nette-1024-c', 'frgfm/imagenette', 1024, 'clustered', 0.4),
+    'tiny-c': report('tiny-c', 'zh-plus/tiny-imagenet', 512, 'clustered', 0.3),
+  });
+  try {
+    const runs = ['tiny-c', 'nette-1024-c', 'nette-512-r', 'nette-512-c'];
+    const table = buildResultsTable(runs.map((r) => readEvalReport(dir, r)));
+    assert.deepEqual(table.columns, ['IA@1', 'IA@5', '"MAP@10" (ref)', 'Recall@100 (ref)', 'MAP@10', 'P@10', 'Recall@100', 'nDCG@10']);
+    assert.deepEqual(
+      table.rows.map((r) => [r.dataset, r.dbSize, r.kind, r.idScheme, r.run]),
+      [
+        ['frgfm/imagenette', 512, 'bovw', '-', 'nette-512-c, nette-512-r'], // the snake_case report reads the same
+        ['frgfm/imagenette', 512, 'zero-shot', 'clustered', 'nette-512-c'],
+        ['frgfm/imagenette', 512, 'zero-shot', 'random', 'nette-512-r'],
+        ['frgfm/imagenette', 512, 'fine-tuned', 'clustered', 'nette-512-c'],
+        ['frgfm/imagenette', 512, 'fine-tuned', 'random', 'nette-512-r'],
+        ['frgfm/imagenette', 1024, 'bovw', '-', 'nette-1024-c'],
+        ['frgfm/imagenette', 1024, 'zero-shot', 'clustered', 'nette-1024-c'],
+        ['frgfm/imagenette', 1024, 'fine-tuned', 'clustered', 'nette-1024-c'],
+        ['zh-plus/tiny-imagenet', 512, 'bovw', '-', 'tiny-c'],
+        ['zh-plus/tiny-imagenet', 512, 'zero-shot', 'clustered', 'tiny-c'],
+        ['zh-plus/tiny-imagenet', 512, 'fine-tuned', 'clustered', 'tiny-c'],
+      ],
+    );
+    const random = table.rows.find((r) => r.run === 'nette-512-r' && r.kind === 'fine-tuned')!;
+    assert.deepEqual(random.values['MAP@10'], { mean: 0.5, low: 0.45, high: 0.55 });
+    assert.equal(random.values['"MAP@10" (ref)']!.mean, 0.5);
+    assert.equal(random.msPerQuery, 21);
+    assert.deepEqual(random.values['IA@1'], wilson(0.5, 128));
+
+    const md = runsTableText(dir, runs, 'md');
+    assert.match(md, /### frgfm\/imagenette, DB size 512\n/);
+    assert.match(md, /### frgfm\/imagenette, DB size 1024\n/);
+    assert.match(md, /### zh-plus\/tiny-imagenet, DB size 512\n/);
+    // IA@1 with its Wilson interval over 128 indexed images; zero-shot holds the best IA@1.
+    assert.match(md, /\| ViT DSI fine-tuned \| clustered \| 0\.600 \[0\.51, 0\.68\] \| \*\*0\.990 \[0\.95, 1\.00\]\*\* \|/);
+    assert.match(md, /\| ViT DSI zero-shot \| clustered \| \*\*0\.900 \[0\.84, 0\.94\]\*\* \|/);
+    assert.match(md, /\*\*0\.600 \[0\.55, 0\.65\]\*\*/); // MAP@10 best of its group
+    assert.match(md, /\| BoVW \(SIFT\) \| - \| - \| - \| 0\.300 \| 0\.400 \| 0\.250 \[0\.20, 0\.30\] \|/);
+
+    const csv = runsTableText(dir, runs, 'csv').trim().split('\n');
+    assert.equal(csv.length, 1 + table.rows.length);
+    assert.match(csv[0], /^dataset,db_size,model,kind,ids,run,queries,ms_per_query,IA@1,IA@1 low,IA@1 high,/);
+    assert.match(csv.find((l) => l.includes('nette-512-r') && l.includes('fine-tuned'))!, /,0\.5,0\.45,0\.55,/);
+
+    const tex = runsTableText(dir, runs, 'tex');
+    assert.match(tex, /\\begin\{tabular\}\{ll c{8}\}|\\begin\{tabular\}\{llcccccccc\}/);
+    assert.match(tex, /\\multicolumn\{10\}\{l\}\{\\textit\{zh-plus\/tiny-imagenet, DB size 512\}\}/);
+    assert.match(tex, /\\textbf\{0\.600\} \{\\scriptsize \[0\.55, 0\.65\]\}/);
+    assert.match(tex, /``MAP@10'' \(ref\)/);
+    assert.match(tex, /\\bottomrule\n\\end\{tabular\}\n$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run without eval.json says how to make one', async () => {
+  const dir = await store({});
+  try {
+    assert.throws(() => runsTableText(dir, ['nothing'], 'md'), /run nothing has no eval\.json.*dsi eval --run nothing --protocol both/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
