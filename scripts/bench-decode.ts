@@ -1,9 +1,10 @@
 // Decode latency: ms per query for constrained beam search at several K (beam width = K), in
 // batches of decode.batch_size. Wall time includes the encoder pass (once per query) and the beam steps.
 //   npx tsx scripts/bench-decode.ts [RUN|latest] [K ...]      a trained run, on its test queries (default K: 1 10 100)
-//   npx tsx scripts/bench-decode.ts --random [K ...] [--profile]
+//   npx tsx scripts/bench-decode.ts --random [K ...] [--profile] [--uncached]
 //       an untrained model of configs/imagenette.yaml's shape (160 px, 6+6 layers, 128 IDs of 3 digits)
 //       on 32 synthetic images: no run needed; --profile adds tf.profile's kernel times for the largest K.
+// --uncached re-runs the whole prefix at every step (no key/value cache), for comparison.
 // A trained model prunes beams differently from a random one, so quote trained-run numbers in results.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../src/config/load.ts';
@@ -20,6 +21,7 @@ import { formatKernelTimes, kernelTimes } from '../src/bench/bench.ts';
 const args = process.argv.slice(2);
 const random = args.includes('--random');
 const profile = args.includes('--profile');
+const uncached = args.includes('--uncached');
 const positional = args.filter((a) => !a.startsWith('--'));
 const runArg = random ? null : (positional.shift() ?? 'latest');
 const ks = positional.length ? positional.map(Number) : [1, 10, 100];
@@ -50,15 +52,15 @@ if (runArg) {
   console.log(`untrained imagenette.yaml model (${backend}): ${count} synthetic queries, 128 IDs of 3 digits, decode batch ${batchSize}`);
 }
 // One untimed pass so kernel set-up and JIT do not count against the first K.
-await searchWithModel(model, trie, { ...input, count: Math.min(input.count, batchSize) }, { beamWidth: 1, topK: 1, constrained: true, batchSize });
+await searchWithModel(model, trie, { ...input, count: Math.min(input.count, batchSize) }, { beamWidth: 1, topK: 1, constrained: true, batchSize, uncached });
 for (const k of ks) {
-  const { msPerQuery } = await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize });
-  console.log(`K = ${String(k).padStart(3)} (beam ${k}): ${msPerQuery.toFixed(1)} ms/query`);
+  const { msPerQuery } = await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize, uncached });
+  console.log(`K = ${String(k).padStart(3)} (beam ${k}${uncached ? ', uncached' : ''}): ${msPerQuery.toFixed(1)} ms/query`);
 }
 if (profile) {
   const k = Math.max(...ks);
   const info = await tf.profile(async () => {
-    await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize });
+    await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize, uncached });
   });
   const kernels = kernelTimes(info);
   const total = kernels.reduce((a, e) => a + e.ms, 0);

@@ -5,7 +5,8 @@ import { IdTrie } from '../src/decode/trie.ts';
 import { beamSearch, greedyDecode, type ScoreRequest } from '../src/decode/beam.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { modelScorer, searchWithModel } from '../src/decode/model-search.ts';
-import { modelFromState, type DsiModelImpl } from '../src/model/dsi-model.ts';
+import { modelFromState } from '../src/model/dsi-model.ts';
+import type { DsiModel } from '../src/model/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { modelShapeOf } from '../src/runs/checkpoint.ts';
 import type { Corpus } from '../src/data/types.ts';
@@ -188,7 +189,7 @@ describe('unconstrained beam search', () => {
 
 describe('beam search with a tiny trained model (real photos)', () => {
   let corpus: Corpus;
-  let model: DsiModelImpl;
+  let model: DsiModel;
   let trieOfCorpus: IdTrie;
   let memory: tf.Tensor3D;
   let images: Uint8Array;
@@ -225,6 +226,20 @@ describe('beam search with a tiny trained model (real photos)', () => {
     // The memorised model writes every indexed image's own ID greedily.
     assert.ok(valid >= corpus.indexedRows.length, `${valid} valid greedy decodes`);
     corpus.indexedRows.forEach((row, id) => assert.equal(greedy[corpus.records.findIndex((r) => r.row === row)].id, id));
+  });
+
+  it('cached (incremental) decoding ranks exactly like re-running the whole prefix, at K = 1, 5 and all', async () => {
+    const count = corpus.records.length;
+    const input = { pixels: images, count, imageSize: corpus.imageSize };
+    for (const k of [1, 5, corpus.indexedRows.length]) {
+      const opts = { beamWidth: k, topK: k, constrained: true, batchSize: 4 };
+      const cached = await searchWithModel(model, trieOfCorpus, input, opts);
+      const plain = await searchWithModel(model, trieOfCorpus, input, { ...opts, uncached: true });
+      plain.results.forEach((r, q) => {
+        assert.deepEqual(cached.results[q].ids, r.ids, `K = ${k}, query ${q}`);
+        r.scores.forEach((s, i) => assert.ok(Math.abs(s - cached.results[q].scores[i]) < 1e-4, `K = ${k}, query ${q}, rank ${i}`));
+      });
+    }
   });
 
   it('searchWithModel batches queries without changing results and leaks no tensors', async () => {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/runtime/backend.ts';
 import { createDsiModel, exportWeights, modelFromState } from '../src/model/dsi-model.ts';
 import { tokenCrossEntropy } from '../src/model/loss.ts';
-import { dense } from '../src/model/layers.ts';
+import { dense } from '../src/model/kernels/dense.ts';
 import { BEGIN, END, PAD } from '../src/data/ids.ts';
 import { randomPixels, tinyModel } from './model-fixtures.ts';
 
@@ -64,6 +64,37 @@ describe('DSI model', () => {
     for (const pos of [0, 1]) for (let v = 0; v < 13; v++) assert.equal(da[pos][v], db[pos][v], `position ${pos}`);
     assert.ok(da[2].some((x, v) => Math.abs(x - db[2][v]) > 1e-6), 'position 2 must depend on token 2');
     tf.dispose([a, b]);
+    model.dispose();
+  });
+
+  it('incremental decoding (cached keys/values, beams reordered) gives the logits of the full decoder', async () => {
+    const model = createDsiModel(tinyModel({ patch_size: 4, num_heads: 2, decoder_layers: 2 }), shape, 6);
+    const memory = tf.tidy(() => model.encode(images(3, 4), { training: false }));
+    // Step 0: 3 rows (one per image). Step 1: 5 rows continuing rows 2,0,0,1,2. Step 2: 4 rows.
+    const steps = [
+      { tokens: [BEGIN, BEGIN, BEGIN], parents: null, images: [0, 1, 2] },
+      { tokens: [7, 1, 2, 5, 9], parents: [2, 0, 0, 1, 2], images: [2, 0, 0, 1, 2] },
+      { tokens: [3, 3, 0, END], parents: [4, 1, 2, 0], images: [2, 0, 0, 2] },
+    ];
+    const before = tf.memory().numTensors;
+    const dec = model.startDecoding(memory);
+    let sequences: number[][] = [];
+    for (const step of steps) {
+      sequences = step.tokens.map((tok, r) => [...(step.parents ? sequences[step.parents[r]] : []), tok]);
+      const cached = dec.step(Int32Array.from(step.tokens), step.parents && Int32Array.from(step.parents), Int32Array.from(step.images));
+      const full = tf.tidy(() => {
+        const len = sequences[0].length;
+        const logits = model.decode(memory, tf.tensor2d(sequences, [sequences.length, len], 'int32'), { training: false }, Int32Array.from(step.images));
+        return tf.reshape(tf.slice(logits, [0, len - 1, 0], [sequences.length, 1, 13]), [sequences.length, 13]);
+      });
+      const [a, b] = [await cached.data(), await full.data()];
+      assert.deepEqual(cached.shape, full.shape);
+      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-4, `position ${sequences[0].length - 1}, logit ${i}: ${v} vs ${b[i]}`));
+      tf.dispose([cached, full]);
+    }
+    dec.dispose();
+    assert.equal(tf.memory().numTensors, before, 'the incremental decoder frees its cache');
+    memory.dispose();
     model.dispose();
   });
 
@@ -146,7 +177,7 @@ describe('dense layer custom gradient', () => {
 
 describe('grouped attention (the fast wasm path)', () => {
   it('matches plain batched attention in value and gradient', async () => {
-    const { attend } = await import('../src/model/attention-core.ts');
+    const { attend } = await import('../src/model/kernels/attention.ts');
     const q = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 1) as tf.Tensor3D;
     const k = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 2) as tf.Tensor3D;
     const v = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 3) as tf.Tensor3D;
@@ -169,7 +200,7 @@ describe('grouped attention (the fast wasm path)', () => {
 
 describe('GELU', () => {
   it('has the tanh-approximation value and a matching derivative', async () => {
-    const { gelu } = await import('../src/model/layers.ts');
+    const { gelu } = await import('../src/model/kernels/gelu.ts');
     const xs = [-3, -1, -0.2, 0, 0.5, 2];
     const x = tf.tensor2d(xs, [2, 3]);
     const ref = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));

@@ -1,13 +1,12 @@
 /**
  * Beam search with the DSI model as the next-token scorer. Queries are decoded in batches; the
- * encoder runs once per batch and every beam of a query reads that query's memory row (the
- * decoder projects K/V once per image and the beams of an image attend to it together, see
- * crossAttentionGrouped).
+ * encoder runs once per batch, the decoder projects each image's keys/values once per batch and
+ * caches its own keys/values per position (incremental decoding), and the beams of an image attend
+ * to it together (see src/model/kernels/attention-by-image.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BEGIN, VOCAB_SIZE } from '../data/ids.ts';
-import type { DsiModelImpl } from '../model/dsi-model.ts';
-import type { DsiModel } from '../model/types.ts';
+import type { DsiModel, IncrementalDecoder } from '../model/types.ts';
 import { beamSearch, type BeamResult, type NextTokenScorer, type ScoreRequest } from './beam.ts';
 import type { IdTrie } from './trie.ts';
 
@@ -17,6 +16,8 @@ export interface ModelSearchOptions {
   constrained: boolean;
   /** Queries per encoder/decoder batch. */
   batchSize: number;
+  /** Re-run the whole prefix at every step instead of caching keys/values (for comparison). */
+  uncached?: boolean;
   /** Called after each batch with the number of queries it held. */
   onBatch?: (queries: number) => void;
 }
@@ -27,9 +28,71 @@ export interface ModelSearchResult {
   msPerQuery: number;
 }
 
-/** A scorer over one batch's encoder memory [Q, P, D]. */
-export function modelScorer(model: DsiModel, memory: tf.Tensor3D): NextTokenScorer {
-  const impl = model as Partial<DsiModelImpl>;
+export interface ModelScorer extends NextTokenScorer {
+  /** Free what the scorer caches between calls (not the memory). */
+  dispose(): void;
+}
+
+/**
+ * A scorer over one batch's encoder memory [Q, P, D]. Cached (the default): the decoder keeps
+ * each position's keys/values and projects the memory once, and each call feeds only the newest
+ * token of every prefix (a call whose prefixes do not extend the previous call's replays them).
+ * Uncached: the whole prefix runs through the decoder at every call (the reference the tests
+ * compare with).
+ */
+export function modelScorer(model: DsiModel, memory: tf.Tensor3D, opts: { cached?: boolean } = {}): ModelScorer {
+  if (opts.cached === false) return Object.assign(uncachedScorer(model, memory), { dispose() {} });
+  let decoder: IncrementalDecoder | null = null;
+  /** Row of each (query, prefix) fed in the previous call. */
+  let previousRows = new Map<string, number>();
+  const key = (query: number, prefix: readonly number[]) => `${query}:${prefix.join('')}`;
+  const restart = () => {
+    decoder?.dispose();
+    decoder = model.startDecoding(memory);
+  };
+  const feed = async (tokens: Int32Array, parents: Int32Array | null, memoryRows: Int32Array) => {
+    const logits = decoder!.step(tokens, parents, memoryRows);
+    const logProbs = tf.tidy(() => tf.logSoftmax(logits));
+    logits.dispose();
+    // Read outside tidy: tidy walks its return value, which is slow for big tensors.
+    const data = (await logProbs.data()) as Float32Array;
+    logProbs.dispose();
+    return data;
+  };
+  const scorer = async (requests: readonly ScoreRequest[]) => {
+    const rows = requests.length;
+    const len = requests[0].prefix.length;
+    const memoryRows = Int32Array.from(requests, (r) => r.query);
+    if (requests.some((r) => r.prefix.length !== len)) throw new Error('all prefixes of one scorer call must have the same length');
+    const parents = new Int32Array(rows);
+    const extends_ = len > 0 && decoder !== null && decoder.length === len && requests.every((r, i) => {
+      const parent = previousRows.get(key(r.query, r.prefix.slice(0, -1)));
+      if (parent === undefined) return false;
+      parents[i] = parent;
+      return true;
+    });
+    let logProbs: Float32Array;
+    if (extends_) {
+      logProbs = await feed(Int32Array.from(requests, (r) => r.prefix[len - 1]), parents, memoryRows);
+    } else {
+      // A fresh search (or prefixes from elsewhere): feed BEGIN and then every prefix token.
+      restart();
+      const sameRows = Int32Array.from({ length: rows }, (_, i) => i);
+      logProbs = await feed(new Int32Array(rows).fill(BEGIN), null, memoryRows);
+      for (let t = 0; t < len; t++) logProbs = await feed(Int32Array.from(requests, (r) => r.prefix[t]), sameRows, memoryRows);
+    }
+    previousRows = new Map(requests.map((r, i) => [key(r.query, r.prefix), i]));
+    return logProbs;
+  };
+  return Object.assign(scorer, {
+    dispose() {
+      decoder?.dispose();
+      decoder = null;
+    },
+  });
+}
+
+function uncachedScorer(model: DsiModel, memory: tf.Tensor3D): NextTokenScorer {
   return async (requests: readonly ScoreRequest[]) => {
     const rows = requests.length;
     const len = requests[0].prefix.length + 1;
@@ -43,11 +106,8 @@ export function modelScorer(model: DsiModel, memory: tf.Tensor3D): NextTokenScor
     });
     const logProbs = tf.tidy(() => {
       const tokenTensor = tf.tensor2d(tokens, [rows, len], 'int32');
-      // The model's own memoryIndex path avoids copying each query's memory per beam; any other
-      // DsiModel gets its memory rows gathered.
-      const logits = impl.forward
-        ? impl.decode!(memory, tokenTensor, { training: false }, memoryRows)
-        : model.decode(tf.gather(memory, tf.tensor1d(memoryRows, 'int32')) as tf.Tensor3D, tokenTensor, { training: false });
+      // memoryIndex: the beams of a query read its memory without copying it per beam.
+      const logits = model.decode(memory, tokenTensor, { training: false }, memoryRows);
       const last = tf.reshape(tf.slice(logits, [0, len - 1, 0], [rows, 1, VOCAB_SIZE]), [rows, VOCAB_SIZE]);
       return tf.logSoftmax(last);
     });
@@ -76,8 +136,9 @@ export async function searchWithModel(
     const n = Math.min(opts.batchSize, count - first);
     const slice = images.pixels.subarray(first * perImage, (first + n) * perImage);
     const memory = tf.tidy(() => model.encode(tf.tensor4d(Float32Array.from(slice), [n, imageSize, imageSize, 3]), { training: false }));
+    const scorer = modelScorer(model, memory, { cached: !opts.uncached });
     try {
-      const batch = await beamSearch(n, modelScorer(model, memory), trie, {
+      const batch = await beamSearch(n, scorer, trie, {
         beamWidth: opts.beamWidth,
         topK: opts.topK,
         constrained: opts.constrained,
@@ -85,6 +146,7 @@ export async function searchWithModel(
       });
       results.push(...batch);
     } finally {
+      scorer.dispose();
       memory.dispose();
     }
     opts.onBatch?.(n);

@@ -1,27 +1,18 @@
 /**
  * The DSI model: a ViT encoder over image patches and a decoder that writes ID tokens while
- * attending to the encoder memory. Pure tfjs-core ops and variables; nothing backend-specific.
+ * attending to the encoder memory (the mathematics is in transformer.ts). Pure tfjs-core ops and
+ * variables; nothing backend-specific.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/sections/model.ts';
-import { sequenceLength } from '../data/ids.ts';
-import type { DsiModel, ForwardOptions, ModelShape, NamedArray } from './types.ts';
+import { sequenceLength, VOCAB_SIZE } from '../data/ids.ts';
+import type { DsiModel, ForwardOptions, IncrementalDecoder, ModelShape, NamedArray } from './types.ts';
 import { ParamStore } from './params.ts';
-import { DropoutSeeds } from './layers.ts';
-import { Encoder } from './encoder.ts';
-import { Decoder } from './decoder.ts';
-
-export interface DsiModelImpl extends DsiModel {
-  /**
-   * Additive to the DsiModel contract: `memoryIndex` [R] maps each token row to its memory row,
-   * so one image's memory serves many targets without being copied. A host array: the decoder
-   * plans its per-image row groups from it, and reading it back from a device would stall.
-   */
-  decode(memory: tf.Tensor3D, tokens: tf.Tensor2D, opts: ForwardOptions, memoryIndex?: Int32Array): tf.Tensor3D;
-  /** Encode each image once and decode every target row: logits [R, T, 13]. */
-  forward(images: tf.Tensor4D, tokens: tf.Tensor2D, memoryIndex: Int32Array | null, opts: ForwardOptions): tf.Tensor3D;
-  readonly patchCount: number;
-}
+import { DropoutSeeds } from './dropout.ts';
+import { positionTable } from './positional.ts';
+import { decoder, decoderStep, encoder, startDecoderCache, type DecoderCache, type DecoderWeights, type Dims, type EncoderWeights } from './transformer.ts';
+import { installWasmKernels } from './kernels/wasm-kernels.ts';
+import { decoderBlockWeights, encoderBlockWeights, layerNormWeights, linear } from './weights.ts';
 
 function checkConfig(config: ModelConfig, shape: ModelShape): void {
   if (config.embed_dim % config.num_heads !== 0) {
@@ -33,45 +24,101 @@ function checkConfig(config: ModelConfig, shape: ModelShape): void {
   if (!(shape.idLength >= 1)) throw new Error(`idLength must be >= 1 (got ${shape.idLength})`);
 }
 
-function build(config: ModelConfig, shape: ModelShape, params: ParamStore): DsiModelImpl {
+/** Creation order is the checkpoint order and the seeded initialisation order: keep it. */
+function encoderWeights(p: ParamStore, cfg: ModelConfig, patchCount: number): EncoderWeights {
+  const d = cfg.embed_dim;
+  return {
+    patch: linear(p, 'encoder.patch', '', cfg.patch_size * cfg.patch_size * 3, d),
+    positions: positionTable(cfg.positional, p, 'encoder.positions', patchCount, d),
+    blocks: Array.from({ length: cfg.encoder_layers }, (_, i) => encoderBlockWeights(p, `encoder.${i}`, d, cfg.ffn_dim)),
+    lnFinal: layerNormWeights(p, 'encoder.ln_final', d),
+  };
+}
+
+function decoderWeights(p: ParamStore, cfg: ModelConfig, seqLen: number): DecoderWeights {
+  const d = cfg.embed_dim;
+  return {
+    tokenEmbedding: p.normal('decoder.token_embedding', [VOCAB_SIZE, d], 1),
+    positions: positionTable(cfg.positional, p, 'decoder.positions', seqLen, d),
+    blocks: Array.from({ length: cfg.decoder_layers }, (_, i) => decoderBlockWeights(p, `decoder.${i}`, d, cfg.ffn_dim)),
+    lnFinal: layerNormWeights(p, 'decoder.ln_final', d),
+    head: linear(p, 'decoder.head', '', d, VOCAB_SIZE),
+  };
+}
+
+function build(config: ModelConfig, shape: ModelShape, params: ParamStore): DsiModel {
   checkConfig(config, shape);
-  const encoder = new Encoder(config, shape.imageSize, params);
-  const decoder = new Decoder(config, sequenceLength(shape.idLength), params);
+  installWasmKernels();
+  const patchCount = (shape.imageSize / config.patch_size) ** 2;
+  const encoderW = encoderWeights(params, config, patchCount);
+  const decoderW = decoderWeights(params, config, sequenceLength(shape.idLength));
+  const dims: Dims = { d: config.embed_dim, heads: config.num_heads, patchSize: config.patch_size };
   // Encoder and decoder draw dropout masks from different streams of the same step seed.
   const dropout = (opts: ForwardOptions, salt: number) =>
     new DropoutSeeds(config.dropout, opts.training, ((opts.seed ?? 0) ^ salt) >>> 0);
-  const model: DsiModelImpl = {
+  const model: DsiModel = {
     config,
     shape,
     variables: params.variables,
-    patchCount: encoder.patchCount,
+    patchCount,
     encode(images, opts) {
-      const b = images.shape[0];
-      const rows = encoder.forward(images, dropout(opts, 0x51ed27));
-      return tf.reshape(rows, [b, encoder.patchCount, config.embed_dim]);
+      const rows = encoder(images, encoderW, dims, dropout(opts, 0x51ed27));
+      return tf.reshape(rows, [images.shape[0], patchCount, config.embed_dim]);
     },
     decode(memory, tokens, opts, memoryIndex) {
-      return decoder.forward(memory, tokens, memoryIndex ?? null, dropout(opts, 0x2c1b3c6d));
+      return decoder(memory, tokens, memoryIndex ?? null, decoderW, dims, dropout(opts, 0x2c1b3c6d));
+    },
+    startDecoding(memory) {
+      return incrementalDecoder(memory, decoderW, dims);
     },
     forward(images, tokens, memoryIndex, opts) {
       return model.decode(model.encode(images, opts), tokens, opts, memoryIndex ?? undefined);
     },
     dispose() {
-      encoder.dispose();
-      decoder.dispose();
+      // Sinusoidal tables are plain tensors (learned ones are variables, disposed below).
+      for (const table of [encoderW.positions, decoderW.positions]) if (!(table instanceof tf.Variable)) table.dispose();
       for (const v of params.variables.values()) v.dispose();
     },
   };
   return model;
 }
 
+function incrementalDecoder(memory: tf.Tensor3D, w: DecoderWeights, dims: Dims): IncrementalDecoder {
+  const pairs = (flat: tf.Tensor[]) => Array.from({ length: flat.length / 2 }, (_, i) => ({ k: flat[2 * i], v: flat[2 * i + 1] }));
+  const flatten = (kv: { k: tf.Tensor; v: tf.Tensor }[]) => kv.flatMap((x) => [x.k, x.v]);
+  // tidy keeps only the tensors it is handed back, so the cache crosses it as a flat list.
+  let cache: DecoderCache = {
+    memory: pairs(tf.tidy(() => flatten(startDecoderCache(memory, w).memory))) as DecoderCache['memory'],
+    self: [],
+    images: memory.shape[0],
+    length: 0,
+  };
+  return {
+    get length() {
+      return cache.length;
+    },
+    step(tokens, parents, memoryIndex) {
+      const [logits, ...self] = tf.tidy(() => {
+        const out = decoderStep(tf.tensor1d(tokens, 'int32'), cache.length > 0 ? parents : null, memoryIndex, cache, w, dims);
+        return [out.logits, ...flatten(out.cache.self)];
+      });
+      tf.dispose(flatten(cache.self));
+      cache = { ...cache, self: pairs(self) as DecoderCache['self'], length: cache.length + 1 };
+      return logits as tf.Tensor2D;
+    },
+    dispose() {
+      tf.dispose([...flatten(cache.self), ...flatten(cache.memory)]);
+    },
+  };
+}
+
 /** A freshly initialised model; the same seed gives bit-identical weights on any backend. */
-export function createDsiModel(config: ModelConfig, shape: ModelShape, seed: number): DsiModelImpl {
+export function createDsiModel(config: ModelConfig, shape: ModelShape, seed: number): DsiModel {
   return build(config, shape, new ParamStore(seed));
 }
 
 /** A model holding the given weights (e.g. from a checkpoint) for inference or training. */
-export function modelFromState(config: ModelConfig, shape: ModelShape, weights: NamedArray[]): DsiModelImpl {
+export function modelFromState(config: ModelConfig, shape: ModelShape, weights: NamedArray[]): DsiModel {
   const byName = new Map<string, Float32Array>();
   for (const w of weights) {
     if (w.dtype !== 'float32') throw new Error(`weight "${w.name}" has dtype ${w.dtype}, expected float32`);

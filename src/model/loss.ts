@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PAD, VOCAB_SIZE } from '../data/ids.ts';
-import { oneHotFloat } from './layers.ts';
+import { oneHotFloat } from './kernels/one-hot.ts';
 
 export interface LossTensors {
   /** Scalar: sum of per-token cross-entropy over non-PAD positions (differentiable). */

@@ -5,8 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../../config/sections/model.ts';
 import { BEGIN, PAD } from '../../data/ids.ts';
-import { createDsiModel, type DsiModelImpl } from '../../model/dsi-model.ts';
+import { createDsiModel } from '../../model/dsi-model.ts';
 import { tokenCrossEntropy } from '../../model/loss.ts';
+import type { DsiModel } from '../../model/types.ts';
 import type { ModelShape } from '../../types.ts';
 import type { StepStats, TrainBatch } from './engine.ts';
 
@@ -70,7 +71,7 @@ async function readStats(lossSum: tf.Scalar, counts: tf.Tensor1D): Promise<StepS
 }
 
 export class Replica {
-  constructor(readonly model: DsiModelImpl) {}
+  constructor(readonly model: DsiModel) {}
 
   static create(config: ModelConfig, shape: ModelShape, seed: number): Replica {
     return new Replica(createDsiModel(config, shape, seed));

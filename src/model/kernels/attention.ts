@@ -1,5 +1,6 @@
 /**
- * softmax(q k^T * scale + mask) v for G = batch x heads independent groups, fast on wasm.
+ * attend(q, k, v, mask) = softmax(q k^T / sqrt(dh) + mask) v for G independent groups
+ * (batch x heads), with a fast path on wasm.
  *
  * WHY: tfjs-backend-wasm sends every matMul with a batch dimension > 1 to a slow generic loop
  * (~1.5 GFLOP/s here), while a plain 2-D matMul goes to XNNPACK (~20 GFLOP/s). Splitting along
@@ -7,29 +8,39 @@
  * faster for the encoder's [128 x 100 x 32] attention. The gradient is written by hand for the
  * same reason (the default one would use batched matMuls with transpose flags).
  * For short query sequences (the decoder, T <= 8) per-group overhead dominates, so the batched
- * kernels are used there, and on other backends: same mathematics either way.
+ * kernels are used there, and on other backends. test/model.test.ts checks value and gradients
+ * against the plain formulation.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { customGradient } from './custom-gradient.ts';
+import { installWasmKernels } from './wasm-kernels.ts';
 
-type GradFn = (...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
+/** q [G,T,dh], k/v [G,S,dh], optional additive mask [T,S] -> [G,T,dh]. */
+export function attend(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null): tf.Tensor3D {
+  const scale = 1 / Math.sqrt(q.shape[2]);
+  // Only wasm has the slow batched matMul; native TensorFlow (CPU/GPU) and the JS cpu backend
+  // run batched matMuls at full speed and would only pay for the host round trip.
+  if (q.shape[1] >= 16 && tf.getBackend() === 'wasm') {
+    installWasmKernels();
+    return groupedAttention(q, k, v, mask, scale);
+  }
+  return plainAttention(q, k, v, mask, scale);
+}
 
-/**
- * [G, r, c] -> G tensors [r, c]. tf.split on wasm copies the WHOLE input once per output slice
- * (its Slice kernel calls readSync, which copies the tensor out of the heap): 128 groups cost
- * 128 full copies (~0.4 s per split measured). Reading once and uploading each group is 2 copies.
- */
-function splitGroups(x: tf.Tensor3D): tf.Tensor2D[] {
-  const [g, r, c] = x.shape;
-  const data = x.dataSync() as Float32Array;
-  const size = r * c;
-  return Array.from({ length: g }, (_, i) => tf.tensor2d(data.subarray(i * size, (i + 1) * size), [r, c]));
+/** The mathematics, with tfjs's own batched kernels and gradients. */
+export function plainAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null, scale: number): tf.Tensor3D {
+  let scores = tf.mul(tf.matMul(q, k, false, true), scale) as tf.Tensor3D;
+  if (mask) scores = tf.add(scores, mask);
+  return tf.matMul(tf.softmax(scores), v);
 }
 
 /** G separate 2-D products a_g @ b_g (a [G,m,k], b [G,k,n]) -> [G,m,n]. */
 export function groupedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const g = a.shape[0];
-  const as = splitGroups(a);
-  const bs = splitGroups(b);
+  // Unstacking is a contiguous copy per group with wasm-kernels.ts's Unpack (wasm's own copied the
+  // whole tensor per group; reading it to the host and uploading each group was the workaround).
+  const as = tf.unstack(a) as tf.Tensor2D[];
+  const bs = tf.unstack(b) as tf.Tensor2D[];
   const outs = as.map((ai, i) => tf.matMul(ai, bs[i]));
   const out = tf.reshape(tf.concat(outs, 0), [g, a.shape[1], b.shape[2]]) as tf.Tensor3D;
   tf.dispose([...as, ...bs, ...outs]);
@@ -40,7 +51,7 @@ const swapLast = (x: tf.Tensor3D) => tf.transpose(x, [0, 2, 1]) as tf.Tensor3D;
 
 /** Hand-written attention with grouped 2-D matMuls in both directions. */
 function groupedAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null, scale: number): tf.Tensor3D {
-  const f = tf.customGrad(((qq: tf.Tensor3D, kk: tf.Tensor3D, vv: tf.Tensor3D, save: tf.GradSaveFunc) => {
+  const f = customGradient((qq: tf.Tensor3D, kk: tf.Tensor3D, vv: tf.Tensor3D, save: tf.GradSaveFunc) => {
     let scores = tf.mul(groupedMatMul(qq, swapLast(kk)), scale) as tf.Tensor3D;
     if (mask) scores = tf.add(scores, mask);
     const p = tf.softmax(scores) as tf.Tensor3D;
@@ -59,17 +70,6 @@ function groupedAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: 
         return [dQ, dK, dV];
       },
     };
-  }) as unknown as GradFn);
+  });
   return f(q, k, v) as tf.Tensor3D;
-}
-
-/** q [G,T,dh], k/v [G,S,dh], optional additive mask [T,S] -> [G,T,dh]. */
-export function attend(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null): tf.Tensor3D {
-  const scale = 1 / Math.sqrt(q.shape[2]);
-  // Only wasm has the slow batched matMul; native TensorFlow (CPU/GPU) and the JS cpu backend
-  // run batched matMuls at full speed and would only pay for the host round trip.
-  if (q.shape[1] >= 16 && tf.getBackend() === 'wasm') return groupedAttention(q, k, v, mask, scale);
-  let scores = tf.mul(tf.matMul(q, k, false, true), scale) as tf.Tensor3D;
-  if (mask) scores = tf.add(scores, mask);
-  return tf.matMul(tf.softmax(scores), v);
 }

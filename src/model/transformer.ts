@@ -1,0 +1,270 @@
+/**
+ * The transformer as mathematics: pre-LayerNorm blocks, the ViT encoder over image patches and
+ * the ID decoder over tokens. Dimension names are in shapes.ts; activations between blocks are
+ * [rows * positions, D]. The few operations with a backend-specific implementation (dense, GELU,
+ * attention, attention grouped by image, one-hot) come from kernels/, each tested equal to the
+ * formula it stands for.
+ *
+ *   encoder block:  x = x + Attn(LN(x));            x = x + MLP(LN(x))
+ *   decoder block:  x = x + CausalAttn(LN(x));      x = x + CrossAttn(LN(x), memory);
+ *                   x = x + MLP(LN(x))
+ *   MLP(x) = W2 GELU(W1 x + b1) + b2;   Attn = softmax(Q K^T / sqrt(dh) + mask) V, per head
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { VOCAB_SIZE } from '../data/ids.ts';
+import { DropoutSeeds } from './dropout.ts';
+import { attend } from './kernels/attention.ts';
+import { attendByImage, groupRowsByImage, type RowGroups } from './kernels/attention-by-image.ts';
+import { dense } from './kernels/dense.ts';
+import { gelu } from './kernels/gelu.ts';
+import { oneHotFloat } from './kernels/one-hot.ts';
+import { checkShape, mergeHeads, splitHeads } from './shapes.ts';
+import type { CrossAttentionWeights, DecoderBlockWeights, EncoderBlockWeights, LayerNormWeights, Linear, MlpWeights, SelfAttentionWeights } from './weights.ts';
+
+export interface EncoderWeights {
+  /** [p*p*3, D] */
+  patch: Linear;
+  /** [P, D]: a learned variable or a fixed sinusoidal table. */
+  positions: tf.Tensor2D;
+  blocks: EncoderBlockWeights[];
+  lnFinal: LayerNormWeights;
+}
+
+export interface DecoderWeights {
+  /** [13, D] */
+  tokenEmbedding: tf.Variable;
+  /** [T, D] */
+  positions: tf.Tensor2D;
+  blocks: DecoderBlockWeights[];
+  lnFinal: LayerNormWeights;
+  /** [D, 13] */
+  head: Linear;
+}
+
+export interface Dims {
+  /** embed_dim */
+  d: number;
+  heads: number;
+  patchSize: number;
+}
+
+// ---- layers ---------------------------------------------------------------------------------
+
+const linear = (x: tf.Tensor2D, l: Linear): tf.Tensor2D => dense(x, l.w as tf.Tensor as tf.Tensor2D, l.b as tf.Tensor as tf.Tensor1D);
+
+/** LayerNorm over the last axis of [N, D]. */
+export function layerNorm(x: tf.Tensor2D, w: LayerNormWeights, eps = 1e-5): tf.Tensor2D {
+  const mean = tf.mean(x, -1, true);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), -1, true);
+  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), w.g), w.b) as tf.Tensor2D;
+}
+
+export function mlp(x: tf.Tensor2D, w: MlpWeights, drop: DropoutSeeds): tf.Tensor2D {
+  return linear(drop.apply(gelu(linear(x, w.up))), w.down);
+}
+
+/** Additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above (later positions). */
+export function causalMask(len: number): tf.Tensor2D {
+  const m = new Float32Array(len * len);
+  for (let i = 0; i < len; i++) for (let j = i + 1; j < len; j++) m[i * len + j] = -1e9;
+  return tf.tensor2d(m, [len, len]);
+}
+
+/** x [batch*len, D] attends to itself (heads split inside). */
+export function selfAttention(x: tf.Tensor2D, w: SelfAttentionWeights, batch: number, len: number, heads: number, mask: tf.Tensor2D | null): tf.Tensor2D {
+  const d = x.shape[1];
+  const [q, k, v] = tf.split(linear(x, w.qkv), [d, d, d], 1) as tf.Tensor2D[];
+  const out = attend(splitHeads(q, batch, len, heads), splitHeads(k, batch, len, heads), splitHeads(v, batch, len, heads), mask);
+  return linear(mergeHeads(out, batch, len, heads), w.out);
+}
+
+/** Keys and values of the encoder memory for one decoder block: memory [B*S, D] -> k, v [B*S, D]. */
+export function memoryKeysValues(memoryRows: tf.Tensor2D, w: CrossAttentionWeights): { k: tf.Tensor2D; v: tf.Tensor2D } {
+  const d = memoryRows.shape[1];
+  const [k, v] = tf.split(linear(memoryRows, w.kv), [d, d], 1) as tf.Tensor2D[];
+  return { k, v };
+}
+
+/**
+ * x [R*T, D] attends to the memory of its image: row r to image r (groups null, R = B), or to
+ * image memoryIndex[r] (grouped by image, see kernels/attention-by-image.ts).
+ */
+export function crossAttention(
+  x: tf.Tensor2D,
+  memory: { k: tf.Tensor2D; v: tf.Tensor2D },
+  w: CrossAttentionWeights,
+  groups: RowGroups | null,
+  len: number,
+  heads: number,
+): tf.Tensor2D {
+  const q = linear(x, w.q);
+  let attended: tf.Tensor2D;
+  if (groups) {
+    attended = attendByImage(q, memory.k, memory.v, groups, len, heads);
+  } else {
+    const rows = x.shape[0] / len;
+    const memLen = memory.k.shape[0] / rows;
+    const out = attend(splitHeads(q, rows, len, heads), splitHeads(memory.k, rows, memLen, heads), splitHeads(memory.v, rows, memLen, heads), null);
+    attended = mergeHeads(out, rows, len, heads);
+  }
+  return linear(attended, w.out);
+}
+
+// ---- blocks ---------------------------------------------------------------------------------
+
+/** x [B*P, D] -> [B*P, D] */
+export function encoderBlock(x: tf.Tensor2D, w: EncoderBlockWeights, images: number, patches: number, heads: number, drop: DropoutSeeds): tf.Tensor2D {
+  x = tf.add(x, drop.apply(selfAttention(layerNorm(x, w.ln1), w.attn, images, patches, heads, null)));
+  return tf.add(x, drop.apply(mlp(layerNorm(x, w.ln2), w.mlp, drop)));
+}
+
+/** x [R*T, D], memory K/V [B*S, D] each -> [R*T, D] */
+export function decoderBlock(
+  x: tf.Tensor2D,
+  memory: { k: tf.Tensor2D; v: tf.Tensor2D },
+  w: DecoderBlockWeights,
+  groups: RowGroups | null,
+  rows: number,
+  len: number,
+  heads: number,
+  mask: tf.Tensor2D,
+  drop: DropoutSeeds,
+): tf.Tensor2D {
+  x = tf.add(x, drop.apply(selfAttention(layerNorm(x, w.ln1), w.self, rows, len, heads, mask)));
+  x = tf.add(x, drop.apply(crossAttention(layerNorm(x, w.ln2), memory, w.cross, groups, len, heads)));
+  return tf.add(x, drop.apply(mlp(layerNorm(x, w.ln3), w.mlp, drop)));
+}
+
+// ---- stacks ---------------------------------------------------------------------------------
+
+/** uint8/float 0..255 [B,H,W,3] -> rows of flattened patches [B*P, p*p*3] in -1..1. */
+export function patchify(images: tf.Tensor4D, patchSize: number): tf.Tensor2D {
+  const [b, h] = images.shape;
+  const n = h / patchSize;
+  // Normalising inside the model keeps callers (train, eval, search) from disagreeing on it.
+  const x = tf.sub(tf.div(tf.cast(images, 'float32'), 127.5), 1);
+  const grid = tf.reshape(x, [b, n, patchSize, n, patchSize, 3]);
+  return tf.reshape(tf.transpose(grid, [0, 1, 3, 2, 4, 5]), [b * n * n, patchSize * patchSize * 3]);
+}
+
+/** images [B,H,W,3] -> memory rows [B*P, D]. */
+export function encoder(images: tf.Tensor4D, w: EncoderWeights, dims: Dims, drop: DropoutSeeds): tf.Tensor2D {
+  const b = images.shape[0];
+  const [p, d] = w.positions.shape;
+  const embedded = linear(patchify(images, dims.patchSize), w.patch);
+  let x = tf.reshape(tf.add(tf.reshape(embedded, [b, p, d]), w.positions), [b * p, d]) as tf.Tensor2D;
+  x = drop.apply(x);
+  for (const blk of w.blocks) {
+    x = encoderBlock(x, blk, b, p, dims.heads, drop);
+    checkShape(x, [b * p, d], 'encoder block output');
+  }
+  return layerNorm(x, w.lnFinal);
+}
+
+/** tokens [R, T] int32 -> embedded rows [R*T, D] (token embedding + positions). */
+export function embedTokens(tokens: tf.Tensor2D, w: DecoderWeights, positions: tf.Tensor2D): tf.Tensor2D {
+  const [rows, len] = tokens.shape;
+  const d = positions.shape[1];
+  // Embedding as a one-hot matMul: its gradient is a plain matMul (gather's needs a kernel wasm lacks).
+  const oneHot = oneHotFloat(tf.reshape(tokens, [rows * len]) as tf.Tensor1D, VOCAB_SIZE);
+  const embedded = tf.reshape(dense(oneHot, w.tokenEmbedding as tf.Tensor as tf.Tensor2D), [rows, len, d]);
+  return tf.reshape(tf.add(embedded, positions), [rows * len, d]) as tf.Tensor2D;
+}
+
+/**
+ * memory [B, S, D]; tokens [R, T] int32; memoryIndex [R] (target row -> image), or null when
+ * R == B and row i reads image i. -> logits [R, T, 13].
+ */
+export function decoder(memory: tf.Tensor3D, tokens: tf.Tensor2D, memoryIndex: Int32Array | null, w: DecoderWeights, dims: Dims, drop: DropoutSeeds): tf.Tensor3D {
+  const [images, memLen, d] = memory.shape;
+  const [rows, len] = tokens.shape;
+  const maxLen = w.positions.shape[0];
+  if (len > maxLen) throw new Error(`decoder input has ${len} tokens, the model was built for at most ${maxLen}`);
+  if (!memoryIndex && rows !== images) throw new Error(`decode: ${rows} token rows but ${images} memory rows and no memoryIndex`);
+  const mask = causalMask(len);
+  const positions = len === maxLen ? w.positions : tf.slice(w.positions, [0, 0], [len, d]);
+  let x = drop.apply(embedTokens(tokens, w, positions));
+  const memoryRows = tf.reshape(memory, [images * memLen, d]) as tf.Tensor2D;
+  // Several target rows per image (beam search, phase 2): attend in per-image groups so each
+  // image's K/V is used in place instead of being copied once per row.
+  const groups = memoryIndex ? groupRowsByImage(memoryIndex, images) : null;
+  for (const blk of w.blocks) {
+    x = decoderBlock(x, memoryKeysValues(memoryRows, blk.cross), blk, groups, rows, len, dims.heads, mask, drop);
+    checkShape(x, [rows * len, d], 'decoder block output');
+  }
+  const logits = linear(layerNorm(x, w.lnFinal), w.head);
+  return tf.reshape(logits, [rows, len, VOCAB_SIZE]);
+}
+
+// ---- incremental decoding -------------------------------------------------------------------
+
+/**
+ * What the decoder keeps between steps when it writes one token per row at a time (beam search):
+ * per block, the memory's keys/values (projected once per batch of images) and the self-attention
+ * keys/values of every position written so far, heads split: [R*H, t, dh].
+ */
+export interface DecoderCache {
+  memory: { k: tf.Tensor2D; v: tf.Tensor2D }[];
+  self: { k: tf.Tensor3D; v: tf.Tensor3D }[];
+  /** Images in the memory (B). */
+  images: number;
+  /** Positions written so far (0: the next token is BEGIN at position 0). */
+  length: number;
+}
+
+export function startDecoderCache(memory: tf.Tensor3D, w: DecoderWeights): DecoderCache {
+  const [images, memLen, d] = memory.shape;
+  const memoryRows = tf.reshape(memory, [images * memLen, d]) as tf.Tensor2D;
+  return { memory: w.blocks.map((blk) => memoryKeysValues(memoryRows, blk.cross)), self: [], images, length: 0 };
+}
+
+/** Rows of a [R0*H, t, dh] cache for the rows that continue, in their new order. */
+function reorderRows(cache: tf.Tensor3D, parents: Int32Array, heads: number): tf.Tensor3D {
+  const [rowsHeads, t, dh] = cache.shape;
+  const byRow = tf.reshape(cache, [rowsHeads / heads, heads * t * dh]) as tf.Tensor2D;
+  return tf.reshape(tf.gather(byRow, tf.tensor1d(parents, 'int32')), [parents.length * heads, t, dh]);
+}
+
+/**
+ * One decoder position for every row: the same mathematics as decoder() at position t (the causal
+ * mask lets position t see positions 0..t, which is exactly the cache plus itself).
+ * tokens [R] int32 (the token at position t); parents [R]: row r continues row parents[r] of the
+ * previous step (null at t = 0); memoryIndex [R]: the image row r reads. -> logits [R, 13] and the
+ * cache for t + 1 (the caller disposes the old one's self part).
+ */
+export function decoderStep(
+  tokens: tf.Tensor1D,
+  parents: Int32Array | null,
+  memoryIndex: Int32Array,
+  cache: DecoderCache,
+  w: DecoderWeights,
+  dims: Dims,
+): { logits: tf.Tensor2D; cache: DecoderCache } {
+  const rows = tokens.shape[0];
+  const t = cache.length;
+  const { d, heads } = dims;
+  if (t >= w.positions.shape[0]) throw new Error(`decoder step ${t}: the model was built for ${w.positions.shape[0]} positions`);
+  if (t > 0 && !parents) throw new Error('decoder step after the first needs the parent row of each row');
+  const noDropout = new DropoutSeeds(0, false, 0);
+  const groups = groupRowsByImage(memoryIndex, cache.images);
+  let x = embedTokens(tf.reshape(tokens, [rows, 1]) as tf.Tensor2D, w, tf.slice(w.positions, [t, 0], [1, d]));
+  const self: DecoderCache['self'] = [];
+  w.blocks.forEach((blk, i) => {
+    const [q, k, v] = tf.split(linear(layerNorm(x, blk.ln1), blk.self.qkv), [d, d, d], 1) as tf.Tensor2D[];
+    const extend = (past: tf.Tensor3D | undefined, now: tf.Tensor2D) => {
+      const head = splitHeads(now, rows, 1, heads);
+      return past ? (tf.concat([reorderRows(past, parents!, heads), head], 1) as tf.Tensor3D) : head;
+    };
+    const keys = extend(cache.self[i]?.k, k);
+    const values = extend(cache.self[i]?.v, v);
+    self.push({ k: keys, v: values });
+    const attended = mergeHeads(attend(splitHeads(q, rows, 1, heads), keys, values, null), rows, 1, heads);
+    x = tf.add(x, linear(attended, blk.self.out));
+    x = tf.add(x, crossAttention(layerNorm(x, blk.ln2), cache.memory[i], blk.cross, groups, 1, heads));
+    x = tf.add(x, mlp(layerNorm(x, blk.ln3), blk.mlp, noDropout));
+    checkShape(x, [rows, d], 'decoder step block output');
+  });
+  const logits = linear(layerNorm(x, w.lnFinal), w.head);
+  return { logits, cache: { memory: cache.memory, self, images: cache.images, length: t + 1 } };
+}
