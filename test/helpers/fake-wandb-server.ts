@@ -27,7 +27,7 @@ export interface FakeRun {
 export interface FakeWandbServer {
   url: string;
   runs: Map<string, FakeRun>;
-  /** Every Authorization header received. */
+  /** Every Authorization header received by the API (and any sent to storage, which should be none). */
   authHeaders: string[];
   requests: Array<{ path: string; body: string }>;
   /** Sockets currently open to the server (close() destroys them all). */
@@ -79,7 +79,9 @@ export async function startFakeWandb(mode: 'ok' | 'reject' = 'ok'): Promise<Fake
     }
     const body = raw.toString('utf8');
     state.requests.push({ path: req.url ?? '', body: req.method === 'PUT' ? `<${raw.length} bytes>` : body });
-    state.authHeaders.push(req.headers.authorization ?? '');
+    // Uploads go to pre-signed storage URLs, which carry no W&B credentials.
+    if (!(req.url ?? '').startsWith('/storage/')) state.authHeaders.push(req.headers.authorization ?? '');
+    else if (req.headers.authorization) state.authHeaders.push(`storage got: ${req.headers.authorization}`);
     const send = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(payload));

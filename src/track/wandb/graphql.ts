@@ -9,6 +9,13 @@ export interface WandbEndpoint {
   baseUrl: string;
   apiKey: string;
   timeoutMs: number;
+  /** Aborts every request in flight (a run that gives up on W&B leaves no socket behind). */
+  signal?: AbortSignal;
+}
+
+function requestSignal(ep: WandbEndpoint): AbortSignal {
+  const timeout = AbortSignal.timeout(ep.timeoutMs);
+  return ep.signal ? AbortSignal.any([ep.signal, timeout]) : timeout;
 }
 
 /** Why a call failed, in words that never contain the key. */
@@ -31,12 +38,12 @@ async function graphql<T>(ep: WandbEndpoint, query: string, variables: Record<st
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: authHeader(ep.apiKey), 'user-agent': 'dsi (W&B GraphQL)' },
       body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(ep.timeoutMs),
+      signal: requestSignal(ep),
     });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } };
     const cause = err.cause;
-    const why = err.name === 'TimeoutError' ? `no answer within ${ep.timeoutMs} ms` : cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? err.message;
+    const why = err.name === 'TimeoutError' ? `no answer within ${ep.timeoutMs} ms` : err.name === 'AbortError' ? 'abandoned' : cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? err.message;
     throw new WandbUnavailable(`${url} unreachable (${why})`, 'unreachable');
   }
   if (res.status === 401 || res.status === 403) {
@@ -130,7 +137,7 @@ export async function uploadRunFiles(ep: WandbEndpoint, run: RunRef, files: Read
     if (!url) throw new WandbUnavailable(`the server gave no upload URL for ${f.name}`, 'server');
     let res: Response;
     try {
-      res = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', ...headers }, body: new Uint8Array(f.bytes), signal: AbortSignal.timeout(ep.timeoutMs) });
+      res = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', ...headers }, body: new Uint8Array(f.bytes), signal: requestSignal(ep) });
     } catch (e) {
       throw new WandbUnavailable(`upload of ${f.name} failed (${(e as Error).name === 'TimeoutError' ? `no answer within ${ep.timeoutMs} ms` : (e as Error).message})`, 'unreachable');
     }
@@ -152,7 +159,7 @@ export async function postFileStream(ep: WandbEndpoint, run: RunRef, message: Re
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: authHeader(ep.apiKey), 'user-agent': 'dsi (W&B file_stream)' },
       body: JSON.stringify(message),
-      signal: AbortSignal.timeout(ep.timeoutMs),
+      signal: requestSignal(ep),
     });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };

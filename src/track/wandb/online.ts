@@ -26,12 +26,19 @@ export class OnlineWandbRun {
   /** Requests made (file stream, GraphQL, uploads) after open: tests check there are no retries. */
   requests = 0;
 
+  /** Ends whatever is still in flight when close() stops waiting. */
+  private readonly abandon = new AbortController();
+  /** Requests made during the run: they run in the background, so they may take longer than the start-up checks. */
+  private readonly ep: WandbEndpoint;
+
   private constructor(
-    private readonly ep: WandbEndpoint,
+    startEp: WandbEndpoint,
     readonly identity: WandbIdentity,
     /** The run's only warning: whichever request fails first says it. */
     private readonly fail: (e: unknown) => void,
-  ) {}
+  ) {
+    this.ep = { ...startEp, timeoutMs: backgroundTimeoutMs(startEp.timeoutMs), signal: this.abandon.signal };
+  }
 
   /** Check the server and key (viewer), then create or update the run (upsertBucket): two short requests. */
   static async open(ep: WandbEndpoint, identity: WandbIdentity, flatConfig: Record<string, unknown>, commit: string, warn: (m: string) => void): Promise<OnlineWandbRun> {
@@ -97,6 +104,20 @@ export class OnlineWandbRun {
     while (this.sending) await this.sending;
   }
 
+  /** flush(), but for at most one request timeout: then what is in flight is aborted and the run warns. */
+  private async flushBounded(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.ep.timeoutMs);
+    });
+    const outcome = await Promise.race([this.flush().then(() => 'done' as const), gaveUp]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.failed(new WandbUnavailable(`${this.ep.baseUrl} did not take the history within ${this.ep.timeoutMs} ms`, 'unreachable'));
+      this.abandon.abort();
+    }
+  }
+
   /**
    * Upload images into media/images/ and return the values that point to them. An image with a
    * step is also added to that step's history line (re-sent at its offset), as wandb.log of an
@@ -133,7 +154,7 @@ export class OnlineWandbRun {
 
   /** Post what is queued, mark the run finished, then write the summary last so nothing overwrites it. */
   async close(summary: WandbSummary): Promise<void> {
-    await this.flush();
+    await this.flushBounded();
     if (!this.dead) {
       try {
         this.requests++;
@@ -144,6 +165,15 @@ export class OnlineWandbRun {
     }
     await this.setSummary(summary);
   }
+}
+
+/**
+ * The start-up checks use the configured timeout (a dead server costs the run that, once); the
+ * requests made while training run in the background, so a slow or loaded server gets longer
+ * before a row is given up on.
+ */
+export function backgroundTimeoutMs(timeoutMs: number): number {
+  return Math.max(timeoutMs * 4, 20_000);
 }
 
 /**
