@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
- * A stand-in for W&B's backend on 127.0.0.1, implementing the endpoints @wandb/sdk and dsi call:
- * POST /graphql (viewer, upsertBucket) and POST /files/<entity>/<project>/<run>/file_stream.
+ * A stand-in for W&B's backend on 127.0.0.1, implementing the endpoints dsi calls: POST /graphql
+ * (viewer, upsertBucket, RunUploadUrls), POST /files/<entity>/<project>/<run>/file_stream, and
+ * PUT /storage/... (the pre-signed upload URLs RunUploadUrls hands out).
  * It keeps what arrived per run so tests can assert config, history and summary.
  */
 export interface FakeRun {
@@ -53,7 +54,7 @@ export async function startFakeWandb(mode: 'ok' | 'reject' = 'ok'): Promise<Fake
     requests: [],
     mode,
     run: (name) => [...runs.values()].find((r) => r.name === name),
-    openSockets: () => sockets.size,
+    openSockets: () => [...sockets].filter((s) => !s.destroyed).length,
     // Stop listening first, then destroy every socket, tracked by hand: closeAllConnections() only
     // knows sockets that have an HTTP parser attached, and a socket accepted in between would
     // keep close() waiting (keepAliveTimeout is 65 s) - and the test with it.

@@ -1,5 +1,6 @@
 /**
- * The two W&B GraphQL calls @wandb/sdk 0.5.1 does not expose: `viewer` (a cheap reachability and
+ * W&B's HTTP API as dsi uses it (no SDK: @wandb/sdk 0.5.1 overwrote each row's _timestamp, had no
+ * media upload, and its untimed requests and retry loops could keep a process alive): `viewer` (a cheap reachability and
  * key check before a run starts) and `upsertBucket` with tags, group and summaryMetrics (the SDK's
  * init sends only name, project, entity, display name and config, and has no summary API).
  * Same endpoint (<base>/graphql) and same auth as the SDK: HTTP basic `api:<key>`.

@@ -87,7 +87,7 @@ export class WandbSink {
       } else {
         try {
           const run = await OnlineWandbRun.open(ep, identity, o.flatConfig, o.commit, o.warn);
-          // @wandb/sdk 0.5.1 numbers file_stream lines from 0 in every process and W&B stores a
+          // W&B stores a
           // history line at the offset it is sent with, so a continued run that only sent its new
           // rows would overwrite its first ones. Re-sending the whole history from the local store
           // puts every row at the offset of its step: lines W&B already has get the same content
