@@ -7,12 +7,23 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/config/load.ts';
 import { seedBranchStore } from '../src/track/branch.ts';
 import { syncRun } from '../src/track/wandb/sync.ts';
+import { createTracker, logRunImage } from '../src/track/tracker.ts';
 import { deadUrl, startFakeWandb } from './helpers/fake-wandb-server.ts';
 
 // Sentinels: if either shows up in a file or in the output, a secret leaked.
 const API_KEY = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
 const HF_TOKEN = 'hf_SENTINELsentinelSENTINEL';
 const BASIC = `Basic ${Buffer.from(`api:${API_KEY}`).toString('base64')}`;
+
+/**
+ * Every test here gets a deadline: a hang (a socket nobody closes, a promise never settled) fails
+ * that test after 4 minutes instead of stalling the suite. Children still running are killed.
+ */
+const T = { timeout: 240_000 };
+const children = new Set<import('node:child_process').ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 /** Run test/helpers/tracked-run.ts in its own process; resolve with its output and duration (`.child` to kill it). */
 function trackedRun(experimentsDir: string, run: string, env: Record<string, string>, overrides: string[] = []) {
@@ -22,10 +33,14 @@ function trackedRun(experimentsDir: string, run: string, env: Record<string, str
     env: { PATH: process.env.PATH!, HOME: tmpdir(), HF_TOKEN, DSI_TEST_WANDB_TIMEOUT_MS: '1500', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const done = new Promise<{ code: number | null; output: string; ms: number }>((resolve) => child.on('exit', (code) => resolve({ code, output, ms: Date.now() - started })));
+  const done = new Promise<{ code: number | null; output: string; ms: number }>((resolve) => child.on('exit', (code) => {
+    children.delete(child);
+    resolve({ code, output, ms: Date.now() - started });
+  }));
   return Object.assign(done, { child });
 }
 
@@ -63,13 +78,14 @@ function assertNoSecret(where: string, text: string) {
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'dsi-track-'));
 
-test('online: config, per-phase history, eval summary, tags and group arrive; the key only as basic auth', async () => {
+test('online: config, per-phase history, eval summary, tags and group arrive; the key only as basic auth', T, async () => {
   const server = await startFakeWandb();
   const exp = tmp();
   try {
     const r = await trackedRun(exp, 'imnet-1024-random', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url, WANDB_PROJECT: 'dsi-test' }, ['data.num_images=1024', 'data.id_scheme=random']);
     assert.equal(r.code, 0, r.output);
-    assert.equal(r.output, '', 'a healthy online run prints nothing');
+    // The run's page, as W&B builds it: <app>/<entity>/<project>/runs/<run id>; nothing else.
+    assert.equal(r.output, `dsi: W&B run: ${server.url}/fake-entity/dsi-test/runs/imnet-1024-random\n`, 'a healthy online run prints only its URL');
     const run = server.run('imnet-1024-random');
     assert.ok(run, 'the run was created');
     assert.equal(run.project, 'dsi-test');
@@ -90,6 +106,22 @@ test('online: config, per-phase history, eval summary, tags and group arrive; th
     assert.equal(run.history[9]._step, 9);
     assert.ok(!('retrieval/loss' in run.history[0]));
     assert.ok(run.complete, 'the file stream was closed');
+    // each row carries the time its epoch ended, as recorded in metrics.jsonl
+    const stored = readFileSync(join(exp, 'imnet-1024-random', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(run.history.map((h) => h._timestamp), stored.map((m) => m.timestamp));
+    // training curves: PNG files under media/images/, referenced from the phase's last row and the summary
+    for (const [phase, step] of [['indexing', 5], ['retrieval', 9]] as const) {
+      const ref = run.history[step][`${phase}/curves`] as Record<string, unknown>;
+      assert.equal(ref?._type, 'image-file', `${phase} curves in history row ${step}`);
+      assert.match(String(ref.path), new RegExp(`^media/images/${phase}_curves_${step}_[0-9a-f]{20}\\.png$`));
+      const png = run.files.get(String(ref.path));
+      assert.ok(png, `${ref.path} uploaded`);
+      assert.deepEqual(png, readFileSync(join(exp, 'imnet-1024-random', 'plots', `${phase}-curves.png`)));
+      assert.equal(ref.size, png.length);
+      assert.equal(ref.width, png.readUInt32BE(16));
+      assert.deepEqual(run.summary[`${phase}/curves`], ref);
+    }
+    assert.equal(run.history[4]['indexing/curves'], undefined);
     // summary: eval metrics plus the last value of each curve
     assert.equal(run.summary['eval/ia@1'], 0.95);
     assert.equal(run.summary['eval/recall@100'], 0.77);
@@ -110,15 +142,28 @@ test('online: config, per-phase history, eval summary, tags and group arrive; th
   }
 });
 
+/**
+ * How long the tracker itself held the run up (start, epochs, finish; measured in the child, so
+ * tsx start-up and plot rendering on a loaded machine do not count): with DSI_TEST_WANDB_TIMEOUT_MS
+ * = 1500 a dead server may cost one start-up timeout, and training never waits on the network.
+ */
+function trackerTiming(file: string) {
+  const t = JSON.parse(readFileSync(file, 'utf8')) as { start_ms: number; epochs_ms: number; finish_ms: number };
+  return { ...t, total: t.start_ms + t.epochs_ms + t.finish_ms };
+}
+
 async function assertFallsBack(env: Record<string, string>, why: RegExp) {
   const exp = tmp();
-  const r = await trackedRun(exp, 'r', env, ['tracking.wandb=online']);
+  const timing = join(exp, 'timing.json');
+  const r = await trackedRun(exp, 'r', { ...env, DSI_TEST_TIMING_FILE: timing }, ['tracking.wandb=online']);
   assert.equal(r.code, 0, r.output);
   const warnings = r.output.trim().split('\n');
   assert.equal(warnings.length, 1, `exactly one warning, got:\n${r.output}`);
   assert.match(warnings[0], why);
   assert.match(warnings[0], /dsi runs sync r/);
-  assert.ok(r.ms < 20_000, `the run was held up ${r.ms} ms`);
+  const t = trackerTiming(timing);
+  assert.ok(t.epochs_ms < 5_000 && t.finish_ms < 5_000, `after the fallback nothing waits on W&B: ${JSON.stringify(t)}`);
+  assert.ok(t.start_ms < 1500 * 2 + 8_000, `the dead server cost the start more than a timeout: ${JSON.stringify(t)}`);
   const dir = join(exp, 'r');
   assert.equal(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 10, 'local store complete');
   assert.ok(existsSync(join(dir, 'plots', 'retrieval-curves.png')));
@@ -128,26 +173,29 @@ async function assertFallsBack(env: Record<string, string>, why: RegExp) {
   assertNoSecret('the output', r.output);
 }
 
-test('unreachable W&B server: one warning, training goes on, everything in the local store', async () => {
+test('unreachable W&B server: one warning, training goes on, everything in the local store', T, async () => {
   await assertFallsBack({ WANDB_API_KEY: API_KEY, WANDB_BASE_URL: await deadUrl() }, /unreachable/);
 });
 
-test('rejected key (401): one warning naming the key problem, training goes on', async () => {
+test('rejected key (401): one warning naming the key problem, training goes on', T, async () => {
   const server = await startFakeWandb('reject');
   try {
     await assertFallsBack({ WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url }, /rejected the API key/);
     assert.ok(server.run('r') === undefined);
+    assert.equal(server.requests.length, 1, 'one request (viewer), no retries after a 401');
   } finally {
     await server.close();
   }
 });
 
-test('offline run, then `runs sync` uploads config, history and summary', async () => {
+test('offline run, then `runs sync` uploads config, history and summary', T, async () => {
   const exp = tmp();
   const r = await trackedRun(exp, 'off-1', {}, ['tracking.wandb=offline']);
   assert.equal(r.code, 0, r.output);
   assert.equal(r.output, '');
   const server = await startFakeWandb();
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const syncStarted = Date.now() / 1000;
   try {
     const result = await syncRun(exp, 'off-1', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url, WANDB_PROJECT: 'synced' }, 3000);
     assert.equal(result.rows, 10);
@@ -158,16 +206,29 @@ test('offline run, then `runs sync` uploads config, history and summary', async 
     assert.equal(run.history[6]['retrieval/val_id_accuracy'], 0.7 - 0.5 / 1);
     assert.equal(run.summary['eval/map@10'], 0.41);
     assert.ok(run.complete);
+    // each row keeps the time its epoch ended, not the time of the sync
+    const stored = readFileSync(join(exp, 'off-1', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(run.history.map((h) => h._timestamp), stored.map((m) => m.timestamp));
+    for (const h of run.history) assert.ok((h._timestamp as number) < syncStarted, `row ${h._step} has the sync's time`);
+    // the curves drawn offline are uploaded by the sync
+    for (const phase of ['indexing', 'retrieval']) {
+      const ref = run.summary[`${phase}/curves`] as { _type: string; path: string };
+      assert.equal(ref?._type, 'image-file');
+      assert.ok(run.files.has(ref.path));
+    }
+    assert.equal((run.history[5]['indexing/curves'] as { path: string }).path, (run.summary['indexing/curves'] as { path: string }).path);
+    assert.equal(result.url, `${server.url}/fake-entity/synced/runs/off-1`);
     for (const h of server.authHeaders) assert.equal(h, BASIC);
     const record = JSON.parse(readFileSync(join(exp, 'off-1', 'run.json'), 'utf8'));
     assert.ok(record.wandb.synced_at);
+    assert.equal(record.wandb.url, result.url);
     assertNoSecret('experiments/', allFileContents(exp));
   } finally {
     await server.close();
   }
 });
 
-test('sync without a key or to a server that rejects it is a clear error', async () => {
+test('sync without a key or to a server that rejects it is a clear error', T, async () => {
   const exp = tmp();
   await trackedRun(exp, 'off-2', {}, ['tracking.wandb=offline']);
   await assert.rejects(syncRun(exp, 'off-2', {}), /WANDB_API_KEY is not set/);
@@ -180,7 +241,7 @@ test('sync without a key or to a server that rejects it is a clear error', async
   }
 });
 
-test('dataset tags name the Hub repo, coco, or the folder (with its parent when the folder is only a split name)', async () => {
+test('dataset tags name the Hub repo, coco, or the folder (with its parent when the folder is only a split name)', T, async () => {
   const { datasetLabel } = await import('../src/data/dataset-label.ts');
   assert.equal(datasetLabel({ source: 'hub', dataset: 'zh-plus/tiny-imagenet' }), 'tiny-imagenet');
   assert.equal(datasetLabel({ source: 'coco', root: '/data/coco' }), 'coco');
@@ -188,7 +249,7 @@ test('dataset tags name the Hub repo, coco, or the folder (with its parent when 
   assert.equal(datasetLabel({ source: 'folder', root: '../shared/data/imagenette-224/train' }), 'imagenette-224-train');
 });
 
-test('a resumed online run keeps the history W&B got before the process died', async () => {
+test('a resumed online run keeps the history W&B got before the process died', T, async () => {
   const server = await startFakeWandb();
   const exp = tmp();
   const env = { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url };
@@ -199,7 +260,7 @@ test('a resumed online run keeps the history W&B got before the process died', a
     await first;
     const r = await trackedRun(exp, 'res', { ...env, DSI_TEST_SCHEDULE: 'indexing:4-6,retrieval:1-4', DSI_TEST_RESUMED: '1' });
     assert.equal(r.code, 0, r.output);
-    assert.equal(r.output, '');
+    assert.equal(r.output, `dsi: W&B run: ${server.url}/fake-entity/dsi/runs/res\n`);
     const run = server.run('res')!;
     assert.deepEqual(stepsAndEpochs(run.history), FULL_SCHEDULE, 'epochs 1-3 kept, 4-6 and phase 2 after them');
     assert.ok(run.complete);
@@ -209,7 +270,7 @@ test('a resumed online run keeps the history W&B got before the process died', a
   }
 });
 
-test('a branch (--from) sends the phase-1 history it was seeded with, online and through sync', async () => {
+test('a branch (--from) sends the phase-1 history it was seeded with, online and through sync', T, async () => {
   const exp = tmp();
   const source = await trackedRun(exp, 'src', {}, ['tracking.wandb=disabled']);
   assert.equal(source.code, 0, source.output);
@@ -241,7 +302,7 @@ test('a branch (--from) sends the phase-1 history it was seeded with, online and
   }
 });
 
-test('sync of a run with no offline record goes to the project, entity and server in its run.json', async () => {
+test('sync of a run with no offline record goes to the project, entity and server in its run.json', T, async () => {
   const server = await startFakeWandb();
   const exp = tmp();
   const realFetch = globalThis.fetch;
@@ -272,26 +333,82 @@ test('sync of a run with no offline record goes to the project, entity and serve
   }
 });
 
-test('W&B dying mid-run: exactly one warning, training finishes, the local store is complete', async () => {
+test('W&B dying mid-run: exactly one warning, training finishes, the local store is complete', T, async () => {
   const server = await startFakeWandb();
   const exp = tmp();
   try {
-    const running = trackedRun(exp, 'dies', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url, DSI_TEST_EPOCH_MS: '300' });
+    const timing = join(exp, 'timing.json');
+    const running = trackedRun(exp, 'dies', { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url, DSI_TEST_EPOCH_MS: '300', DSI_TEST_TIMING_FILE: timing });
     await waitFor(() => (server.run('dies')?.history.length ?? 0) >= 1, 'the first epoch reaches W&B');
     await server.close();
+    assert.equal(server.openSockets(), 0, 'close() left no socket open');
     const r = await running;
     assert.equal(r.code, 0, r.output);
-    const warnings = r.output.trim().split('\n');
+    const [url, ...warnings] = r.output.trim().split('\n');
+    assert.match(url, /^dsi: W&B run: http:\/\/127\.0\.0\.1:\d+\/fake-entity\/dsi\/runs\/dies$/);
     assert.equal(warnings.length, 1, `exactly one warning, got:\n${r.output}`);
     assert.match(warnings[0], /W&B/);
     assert.match(warnings[0], /dsi runs sync dies/);
-    assert.ok(r.ms < 30_000, `the run was held up ${r.ms} ms`);
+    const t = trackerTiming(timing);
+    assert.ok(t.epochs_ms < 5_000 && t.finish_ms < 5_000, `training waited on the dead server: ${JSON.stringify(t)}`);
     const dir = join(exp, 'dies');
     assert.equal(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 10, 'local store complete');
     assert.ok(existsSync(join(dir, 'plots', 'retrieval-curves.png')));
     assert.ok(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).finished);
     assert.equal(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'))['eval/ia@1'], 0.95);
     assertNoSecret('the output', r.output);
+  } finally {
+    await server.close();
+  }
+});
+
+test('eval re-run: the summary is replaced, so metrics the new eval does not produce are gone (locally and on W&B)', T, async () => {
+  const server = await startFakeWandb();
+  const exp = tmp();
+  const env = { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url };
+  try {
+    const r = await trackedRun(exp, 'ev', env);
+    assert.equal(r.code, 0, r.output);
+    // `dsi eval` reports from its own process, as evaluate.ts does
+    const quiet = { env, warn: (m: string) => assert.fail(m), timeoutMs: 5000 };
+    await createTracker('ev', exp, quiet).logSummary({ 'eval/bovw/MAP@10': 0.2, 'eval/zero-shot/MAP@10': 0.3, 'eval/protocol': 'both' });
+    await createTracker('ev', exp, quiet).logSummary({ 'eval/zero-shot/MAP@10': 0.35, 'eval/protocol': 'reference' });
+    const local = JSON.parse(readFileSync(join(exp, 'ev', 'summary.json'), 'utf8'));
+    assert.deepEqual(local, { 'eval/zero-shot/MAP@10': 0.35, 'eval/protocol': 'reference' });
+    const summary = server.run('ev')!.summary;
+    assert.equal(summary['eval/zero-shot/MAP@10'], 0.35);
+    assert.ok(!('eval/bovw/MAP@10' in summary), 'the stale BoVW key is gone from W&B');
+    assert.ok(!('eval/ia@1' in summary), 'the training-time eval keys are gone too');
+    assert.equal(summary['retrieval/val_loss'], 0.75, 'the curves\' last values stay');
+    assert.equal((summary['indexing/curves'] as { _type: string })._type, 'image-file', 'the images stay');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a contact sheet made for a run is logged to its W&B run as an image', T, async () => {
+  const server = await startFakeWandb();
+  const exp = tmp();
+  const env = { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url };
+  try {
+    assert.equal((await trackedRun(exp, 'cs', env)).code, 0);
+    const sheet = readFileSync(join(exp, 'cs', 'plots', 'retrieval-curves.png')); // any PNG will do
+    await logRunImage('cs', 'search/contact_sheet', sheet, { experimentsDir: exp, env, warn: (m) => assert.fail(m), timeoutMs: 5000 });
+    const run = server.run('cs')!;
+    const ref = run.summary['search/contact_sheet'] as { _type: string; path: string; sha256: string };
+    assert.equal(ref._type, 'image-file');
+    assert.match(ref.path, /^media\/images\/search_contact_sheet_summary_[0-9a-f]{20}\.png$/);
+    assert.deepEqual(run.files.get(ref.path), sheet);
+    assert.equal(run.summary['eval/ia@1'], 0.95, 'the rest of the summary is kept');
+    assert.ok(existsSync(join(exp, 'cs', 'plots', 'search-contact_sheet.png')));
+
+    // Offline, the sheet waits in the run folder for `dsi runs sync`.
+    assert.equal((await trackedRun(exp, 'cs-off', {}, ['tracking.wandb=offline'])).code, 0);
+    await logRunImage('cs-off', 'search/contact_sheet', sheet, { experimentsDir: exp, env: {}, warn: (m) => assert.fail(m) });
+    await syncRun(exp, 'cs-off', env, 5000);
+    const synced = server.run('cs-off')!;
+    assert.deepEqual(synced.files.get((synced.summary['search/contact_sheet'] as { path: string }).path), sheet);
+    assertNoSecret('experiments/', allFileContents(exp));
   } finally {
     await server.close();
   }

@@ -11,6 +11,8 @@ import { UserError } from '../runtime/errors.ts';
 import { shownPath as shortPath } from '../runtime/log.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
+import { logRunImage } from '../track/tracker.ts';
+import { logToStderr } from '../runtime/log.ts';
 import { fileQueries } from './queries.ts';
 import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
 import { openCorpusOnly, openRun, type RunOptions } from '../runs/open.ts';
@@ -20,6 +22,8 @@ export interface SearchOptions extends RunOptions {
   k: number;
   images: string[];
   png?: string;
+  /** experiments/ root (default: the working directory's); the contact sheet is logged to the run's W&B run. */
+  experimentsDir?: string;
 }
 
 export interface SearchHit {
@@ -110,7 +114,10 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   if (opts.png) {
     pngPath = resolve(opts.png);
     await mkdir(dirname(pngPath), { recursive: true });
-    await writeFile(pngPath, await renderContactSheet(rows));
+    const sheet = await renderContactSheet(rows);
+    await writeFile(pngPath, sheet);
+    // A run tracked on W&B gets the sheet as an image too (offline runs: at their next `runs sync`).
+    if (run) await logRunImage(run.runName, 'search/contact_sheet', sheet, { experimentsDir: opts.experimentsDir, warn: (m) => (opts.log ?? logToStderr)(`warning: ${m}`) });
     lines.push(`contact sheet: ${shortPath(pngPath)} (query outlined blue; green = same class, red = other class)`);
   }
   return { text: lines.join('\n') + '\n', queries: out, pngPath };

@@ -55,6 +55,6 @@ function metricCell(value: number | string | null, interval: [number, number] | 
 }
 
 export async function runsSyncText(experimentsDir: string, name: string, env: WandbEnv): Promise<string> {
-  const { identity, rows, source } = await syncRun(experimentsDir, name, env);
-  return `synced ${name} (${rows} history rows from ${source}) to W&B run ${identity.entity}/${identity.project}/${identity.id}\n`;
+  const { identity, rows, source, url } = await syncRun(experimentsDir, name, env);
+  return `synced ${name} (${rows} history rows from ${source}) to W&B run ${identity.entity}/${identity.project}/${identity.id}\n${url}\n`;
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PROJECT_ROOT } from '../config/load.ts';
@@ -17,6 +17,7 @@ export const STORE_FILES = {
   summary: 'summary.json', // flat eval metrics (tracker.logSummary)
   evalReport: 'eval.json', // written by `dsi eval` (not by the tracker); optional
   plots: 'plots', // <phase>-curves.png
+  media: 'media.json', // images logged to W&B: [{key, file (under the run folder), step?}]
   wandbOffline: 'wandb-offline', // what W&B would have received, for `dsi runs sync`
 } as const;
 
@@ -27,6 +28,8 @@ export interface WandbRecord {
   project: string;
   entity: string;
   base_url?: string;
+  /** The run's page on W&B (online, or after `dsi runs sync`). */
+  url?: string;
   /** Set when the online run could not be reached and the run fell back to offline recording. */
   fallback_reason?: string;
   synced_at?: string;
@@ -130,4 +133,26 @@ export function listRunNames(experimentsDir: string): string[] {
     .filter((d) => d.isDirectory() && (existsSync(join(experimentsDir, d.name, STORE_FILES.run)) || existsSync(join(experimentsDir, d.name, STORE_FILES.config))))
     .map((d) => d.name)
     .sort();
+}
+
+/** An image of the run that W&B shows (training curves, contact sheets); the PNG stays in the run folder. */
+export interface MediaEntry {
+  /** W&B key, e.g. `indexing/curves`, `search/contact_sheet`. */
+  key: string;
+  /** Path of the PNG, relative to the run folder. */
+  file: string;
+  /** History step the image belongs to (the last epoch of its phase); none = summary only. */
+  step?: number;
+}
+
+export function readMedia(dir: string): MediaEntry[] {
+  return readJsonIfExists<MediaEntry[]>(join(dir, STORE_FILES.media)) ?? [];
+}
+
+/** Record (or replace, by key) an image in media.json. */
+export function writeMediaEntry(dir: string, entry: MediaEntry): MediaEntry[] {
+  const media = readMedia(dir).filter((m) => m.key !== entry.key);
+  media.push(entry);
+  writeFileSync(join(dir, STORE_FILES.media), JSON.stringify(media, null, 2) + '\n');
+  return media;
 }

@@ -6,7 +6,7 @@ import { experimentsRoot } from '../runtime/paths.ts';
 import { keptEpoch } from './compare.ts';
 import { phaseCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
-import { gitCommit, readJsonIfExists, readMetrics, STORE_FILES, type RunRecord } from './store.ts';
+import { gitCommit, readJsonIfExists, readMedia, readMetrics, STORE_FILES, writeMediaEntry, type RunRecord } from './store.ts';
 import { flattenConfig, runSummary } from './wandb/payload.ts';
 import { WandbSink, type WandbEnv } from './wandb/sink.ts';
 import type { EpochMetrics, Phase, RunStartInfo, RunTracker } from './types.ts';
@@ -18,9 +18,15 @@ export interface TrackerOptions {
   warn?: (message: string) => void;
   /** Per-request W&B timeout; a dead server costs the run about this much, once. */
   timeoutMs?: number;
+  /** One-line notes (the W&B run's URL). Default: stderr. */
+  note?: (message: string) => void;
 }
 
 const defaultWarn = (m: string) => process.stderr.write(`dsi: warning: ${m}\n`);
+const defaultNote = (m: string) => process.stderr.write(`dsi: ${m}\n`);
+
+/** Eval results replace the previous ones: a metric the new eval does not produce is dropped, not kept stale. */
+const EVAL_PREFIX = 'eval/';
 
 /**
  * The run tracker: the local store experiments/<run>/ always (config.yaml, run.json,
@@ -30,6 +36,7 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
   const dir = join(experimentsDir, runName);
   const env = options.env ?? (process.env as WandbEnv);
   const warn = options.warn ?? defaultWarn;
+  const note = options.note ?? defaultNote;
   const timeoutMs = options.timeoutMs ?? 5000;
   const runFile = join(dir, STORE_FILES.run);
   let record: RunRecord | null = null;
@@ -49,7 +56,7 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
       const continues = info.resumed || Boolean(info.branchedFrom);
       if (!continues) {
         // A fresh run under an old name starts a fresh history.
-        for (const f of [STORE_FILES.metrics, STORE_FILES.summary, STORE_FILES.plots, STORE_FILES.wandbOffline]) await rm(join(dir, f), { recursive: true, force: true });
+        for (const f of [STORE_FILES.metrics, STORE_FILES.summary, STORE_FILES.plots, STORE_FILES.media, STORE_FILES.wandbOffline]) await rm(join(dir, f), { recursive: true, force: true });
       }
       rows = continues ? readMetrics(dir) : [];
       earlyStopAccuracy = info.config.train.early_stop_accuracy;
@@ -83,9 +90,12 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
       if (wandb) {
         record.wandb = wandb.record;
         await saveRecord();
+        if (wandb.url) note(`W&B run: ${wandb.url}`);
       }
     },
     async logEpoch(row: EpochMetrics) {
+      // When the epoch ended, so W&B shows its own time even when the row is uploaded later.
+      if (row.timestamp === undefined) row = { ...row, timestamp: Date.now() / 1000 };
       await appendFile(join(dir, STORE_FILES.metrics), JSON.stringify(row) + '\n');
       const step = rows.length; // one W&B step per epoch, counted across both phases
       rows.push(row);
@@ -101,7 +111,13 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
         };
         const png = await renderPng(phaseCurvesSpec(runName, phase, rows, marks));
         await mkdir(join(dir, STORE_FILES.plots), { recursive: true });
-        await writeFile(join(dir, STORE_FILES.plots, `${phase}-curves.png`), png);
+        const file = join(STORE_FILES.plots, `${phase}-curves.png`);
+        await writeFile(join(dir, file), png);
+        // Logged as an image at the phase's last step (W&B media panel `<phase>/curves`).
+        const lastStep = rows.lastIndexOf(own[own.length - 1]);
+        const entry = { key: `${phase}/curves`, file, ...(lastStep >= 0 ? { step: lastStep } : {}) };
+        writeMediaEntry(dir, entry);
+        await wandb?.logImage(entry);
       } catch (e) {
         warn(`could not draw the ${phase} curves (${(e as Error).message}); the metrics are in ${join(dir, STORE_FILES.metrics)}`);
       }
@@ -112,13 +128,16 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
     },
     async logSummary(values) {
       await mkdir(dir, { recursive: true });
-      const merged = { ...readSummary(), ...values };
+      const previous = readSummary();
+      const replacesEval = Object.keys(values).some((k) => k.startsWith(EVAL_PREFIX));
+      const kept = replacesEval ? Object.fromEntries(Object.entries(previous).filter(([k]) => !k.startsWith(EVAL_PREFIX))) : previous;
+      const merged = { ...kept, ...values };
       await writeFile(join(dir, STORE_FILES.summary), JSON.stringify(merged, null, 2) + '\n');
       if (wandb) return wandb.setSummary(runSummary(rows, merged));
       if (!record) {
         // `dsi eval` reports into a run that trained in another process: W&B gets it the way that run was tracked.
         const tracked = readJsonIfExists<RunRecord>(runFile)?.wandb;
-        if (tracked) await WandbSink.sendSummary({ runDir: dir, record: tracked, summary: runSummary(readMetrics(dir), merged), env, timeoutMs, warn });
+        if (tracked) await WandbSink.sendSummary({ runDir: dir, record: tracked, summary: runSummary(readMetrics(dir), merged), media: readMedia(dir), env, timeoutMs, warn });
       }
     },
     async finish() {
@@ -130,4 +149,26 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
       wandb = null;
     },
   };
+}
+
+/**
+ * An image made by another command for a run (`dsi search --run R --png`: the contact sheet): kept
+ * in the run folder, recorded in media.json, and sent to W&B the way the run was tracked (online:
+ * uploaded with the run's summary; offline: by the next `dsi runs sync`). Never fails the caller.
+ */
+export async function logRunImage(runName: string, key: string, png: Buffer, options: TrackerOptions & { experimentsDir?: string } = {}): Promise<void> {
+  const dir = join(options.experimentsDir ?? experimentsRoot(), runName);
+  const warn = options.warn ?? defaultWarn;
+  const record = readJsonIfExists<RunRecord>(join(dir, STORE_FILES.run));
+  if (!record?.wandb || record.wandb.mode === 'disabled') return;
+  try {
+    await mkdir(join(dir, STORE_FILES.plots), { recursive: true });
+    const file = join(STORE_FILES.plots, `${key.replace(/[^A-Za-z0-9._-]+/g, '-')}.png`);
+    await writeFile(join(dir, file), png);
+    const media = writeMediaEntry(dir, { key, file });
+    const summary = runSummary(readMetrics(dir), readJsonIfExists<Record<string, number | string>>(join(dir, STORE_FILES.summary)) ?? {});
+    await WandbSink.sendSummary({ runDir: dir, record: record.wandb, summary, media, env: options.env ?? (process.env as WandbEnv), timeoutMs: options.timeoutMs ?? 5000, warn });
+  } catch (e) {
+    warn(`the image ${key} was not logged for run ${runName} (${(e as Error).message})`);
+  }
 }

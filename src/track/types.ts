@@ -15,6 +15,8 @@ export interface EpochMetrics {
   learning_rate: number;
   images_per_sec: number;
   wall_time_s: number;
+  /** When the epoch ended (unix seconds); sent to W&B as the row's `_timestamp`. Older runs lack it. */
+  timestamp?: number;
 }
 
 export interface RunStartInfo {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { datasetLabel } from '../../data/dataset-label.ts';
 import type { EpochMetrics } from '../types.ts';
 
@@ -59,19 +60,54 @@ export function wandbIdentity(runName: string, config: Record<string, unknown>, 
   };
 }
 
-/** One epoch -> a history row with per-phase names (`indexing/loss`, `retrieval/val_loss`, ...). */
+/**
+ * One epoch -> a history row with per-phase names (`indexing/loss`, `retrieval/val_loss`, ...),
+ * plus `_timestamp` (W&B's per-row wall clock, unix seconds) when the epoch recorded when it ended:
+ * a row uploaded later (`dsi runs sync`, a resumed run re-sending its history) keeps its own time.
+ */
 export function historyRow(row: EpochMetrics): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(row)) {
-    if (k === 'phase' || typeof v !== 'number' || !Number.isFinite(v)) continue;
+    if (k === 'phase' || k === 'timestamp' || typeof v !== 'number' || !Number.isFinite(v)) continue;
     out[`${row.phase}/${k}`] = v;
   }
+  if (typeof row.timestamp === 'number' && Number.isFinite(row.timestamp)) out._timestamp = row.timestamp;
   return out;
 }
 
-/** The run summary W&B shows: last value of every history key, then eval metrics on top. */
+/** The run summary W&B shows: last value of every history key, then eval metrics on top (no `_` system keys). */
 export function runSummary(rows: readonly EpochMetrics[], evalValues: Record<string, number | string>): Record<string, number | string> {
   const summary: Record<string, number | string> = {};
   for (const row of rows) Object.assign(summary, historyRow(row));
+  delete summary._timestamp;
   return { ...summary, ...evalValues };
+}
+
+/** The web page of a run: <app>/<entity>/<project>/runs/<id>, the app being the API host without `api.` (api.wandb.ai -> wandb.ai). */
+export function runUrl(baseUrl: string, run: { entity: string; project: string; id: string }): string {
+  const app = baseUrl.replace(/\/+$/, '').replace('://api.', '://');
+  return `${app}/${encodeURIComponent(run.entity)}/${encodeURIComponent(run.project)}/runs/${encodeURIComponent(run.id)}`;
+}
+
+/** An image as W&B stores it: a file under media/images/ and, in history and summary, this reference. */
+export interface ImageFileValue {
+  _type: 'image-file';
+  path: string;
+  sha256: string;
+  size: number;
+  width: number;
+  height: number;
+  format: 'png';
+}
+
+/** A PNG logged under `key` (at history `step`, if any): the file to upload and the value that points to it. */
+export function imageFile(key: string, png: Buffer, step?: number): { name: string; bytes: Buffer; value: ImageFileValue } {
+  const sha256 = createHash('sha256').update(png).digest('hex');
+  const isPng = png.length >= 24 && png.readUInt32BE(0) === 0x89504e47;
+  const name = `media/images/${key.replace(/[^A-Za-z0-9._-]+/g, '_')}_${step ?? 'summary'}_${sha256.slice(0, 20)}.png`;
+  return {
+    name,
+    bytes: png,
+    value: { _type: 'image-file', path: name, sha256, size: png.length, width: isPng ? png.readUInt32BE(16) : 0, height: isPng ? png.readUInt32BE(20) : 0, format: 'png' },
+  };
 }

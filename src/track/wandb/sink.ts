@@ -1,10 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { upsertRun, WandbUnavailable, type WandbEndpoint } from './graphql.ts';
+import { readFileSync } from 'node:fs';
+import { upsertRun, uploadRunFiles, WandbUnavailable, type WandbEndpoint } from './graphql.ts';
 import { offlineDir, OfflineWandbRun } from './offline.ts';
-import { OnlineWandbRun } from './online.ts';
-import { DEFAULT_BASE_URL, historyRow, wandbIdentity, type IdentityEnv, type WandbIdentity } from './payload.ts';
-import { STORE_FILES, type WandbRecord } from '../store.ts';
+import { OnlineWandbRun, type WandbSummary } from './online.ts';
+import { DEFAULT_BASE_URL, historyRow, imageFile, runUrl, wandbIdentity, type IdentityEnv, type ImageFileValue, type WandbIdentity } from './payload.ts';
+import { STORE_FILES, type MediaEntry, type WandbRecord } from '../store.ts';
 import type { EpochMetrics } from '../types.ts';
 
 export type WandbSetting = 'auto' | 'online' | 'offline' | 'disabled';
@@ -54,11 +55,25 @@ export interface OpenWandbOptions {
  * it later. Never throws into the trainer.
  */
 export class WandbSink {
+  /** Images uploaded so far (key -> file reference), carried in every summary sent. */
+  private images: Record<string, ImageFileValue> = {};
+
   private constructor(
     readonly record: WandbRecord,
     private readonly online: OnlineWandbRun | null,
     private readonly offline: OfflineWandbRun | null,
+    private readonly runDir: string,
   ) {}
+
+  /** The run's W&B page when it is tracked online; offline runs have none until synced. */
+  get url(): string | undefined {
+    return this.online?.url;
+  }
+
+  /** Requests made after open (tests check a dead server is not retried). */
+  get requests(): number {
+    return this.online?.requests ?? 0;
+  }
 
   static async open(o: OpenWandbOptions): Promise<WandbSink | null> {
     const mode = resolveWandbMode(o.setting, o.env);
@@ -72,14 +87,14 @@ export class WandbSink {
       } else {
         try {
           const run = await OnlineWandbRun.open(ep, identity, o.flatConfig, o.commit, o.warn);
-          // @wandb/sdk 0.5.1 numbers file_stream lines from 0 in every process and W&B stores a
+          // W&B stores a
           // history line at the offset it is sent with, so a continued run that only sent its new
           // rows would overwrite its first ones. Re-sending the whole history from the local store
           // puts every row at the offset of its step: lines W&B already has get the same content
           // again, lines it missed (a process killed before the SDK flushed) are filled in.
           o.history.forEach((row, step) => run.log(historyRow(row), step));
-          const record: WandbRecord = { mode, id: run.identity.id, project: run.identity.project, entity: run.identity.entity, base_url: ep.baseUrl };
-          return new WandbSink(record, run, null);
+          const record: WandbRecord = { mode, id: run.identity.id, project: run.identity.project, entity: run.identity.entity, base_url: ep.baseUrl, url: run.url };
+          return new WandbSink(record, run, null, o.runDir);
         } catch (e) {
           if (!(e instanceof WandbUnavailable)) throw e;
           reason = e.message;
@@ -98,23 +113,28 @@ export class WandbSink {
     if (fallbackReason) record.fallback_reason = fallbackReason;
     // The server this run meant to reach, so `dsi runs sync` goes there without WANDB_BASE_URL.
     if (intendedBaseUrl) record.base_url = intendedBaseUrl;
-    return new WandbSink(record, null, offline);
+    return new WandbSink(record, null, offline, o.runDir);
   }
 
   /**
    * The summary of a run tracked by another process (`dsi eval` after `dsi train`), sent the way
    * its run.json says it was tracked. Never fails the caller: a problem is one warning.
    */
-  static async sendSummary(o: { runDir: string; record: WandbRecord; summary: Record<string, number | string>; env: WandbEnv; timeoutMs: number; warn: (message: string) => void }): Promise<void> {
-    const { runDir, record: rec, summary, env, warn } = o;
+  static async sendSummary(o: { runDir: string; record: WandbRecord; summary: Record<string, number | string>; media?: readonly MediaEntry[]; env: WandbEnv; timeoutMs: number; warn: (message: string) => void }): Promise<void> {
+    const { runDir, record: rec, env, warn } = o;
+    let summary: WandbSummary = o.summary;
     if (rec.mode === 'disabled') return;
     if (rec.mode === 'offline') {
       await mkdir(offlineDir(runDir), { recursive: true });
-      return new OfflineWandbRun(runDir).setSummary(summary);
+      // Images stay in media.json and the run folder: `dsi runs sync` uploads them.
+      return new OfflineWandbRun(runDir).setSummary(o.summary);
     }
     const ep = endpointFromEnv({ ...env, WANDB_BASE_URL: env.WANDB_BASE_URL || rec.base_url }, o.timeoutMs);
     if (!ep) return warn(`the eval summary was not sent to W&B (WANDB_API_KEY is not set); it is in ${join(runDir, STORE_FILES.summary)}`);
     try {
+      const files = (o.media ?? []).map((m) => ({ m, ...imageFile(m.key, readFileSync(join(runDir, m.file)), m.step) }));
+      await uploadRunFiles(ep, { entity: rec.entity, project: rec.project, id: rec.id }, files);
+      summary = { ...summary, ...Object.fromEntries(files.map((f) => [f.m.key, f.value])) };
       await upsertRun(ep, { name: rec.id, project: rec.project, entity: rec.entity, summaryMetrics: JSON.stringify(summary) });
     } catch (e) {
       warn(`the eval summary was not sent to W&B (${(e as Error).message}); it is in ${join(runDir, STORE_FILES.summary)}`);
@@ -127,13 +147,24 @@ export class WandbSink {
     if (this.offline) await this.offline.log(history, step);
   }
 
+  /** An image (a PNG in the run folder, recorded in media.json): uploaded online; offline, `runs sync` uploads it. */
+  async logImage(entry: MediaEntry): Promise<void> {
+    if (this.online) Object.assign(this.images, await this.online.logImages(this.runDir, [entry]));
+  }
+
   async setSummary(summary: Record<string, number | string>): Promise<void> {
-    if (this.online) await this.online.setSummary(summary);
+    if (this.online) await this.online.setSummary({ ...summary, ...this.images });
     if (this.offline) await this.offline.setSummary(summary);
   }
 
   async close(summary: Record<string, number | string>): Promise<void> {
-    if (this.online) await this.online.close(summary);
+    if (this.online) await this.online.close({ ...summary, ...this.images });
     if (this.offline) await this.offline.setSummary(summary);
   }
+}
+
+/** The web page of a run recorded in run.json, if it went to (or was synced to) a server. */
+export function recordedRunUrl(rec: WandbRecord | undefined): string | undefined {
+  if (!rec || !rec.base_url || rec.mode === 'disabled' || (rec.mode === 'offline' && !rec.synced_at)) return undefined;
+  return rec.url ?? runUrl(rec.base_url, rec);
 }

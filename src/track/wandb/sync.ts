@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../runtime/errors.ts';
-import { readJsonIfExists, readMetrics, readRun, STORE_FILES, type RunRecord } from '../store.ts';
+import { readJsonIfExists, readMedia, readMetrics, readRun, STORE_FILES, type RunRecord } from '../store.ts';
 import { WandbUnavailable } from './graphql.ts';
 import { OFFLINE_FILES, offlineDir, type OfflineRunFile } from './offline.ts';
 import { OnlineWandbRun } from './online.ts';
@@ -60,7 +60,7 @@ function planFromStore(experimentsDir: string, name: string, env: WandbEnv): Upl
 }
 
 /** `dsi runs sync <run>`: upload a local run (offline, fallen back, or never tracked) to W&B. */
-export async function syncRun(experimentsDir: string, name: string, env: WandbEnv, timeoutMs = 10_000): Promise<{ identity: WandbIdentity; rows: number; source: string }> {
+export async function syncRun(experimentsDir: string, name: string, env: WandbEnv, timeoutMs = 10_000): Promise<{ identity: WandbIdentity; rows: number; source: string; url: string }> {
   const runDir = join(experimentsDir, name);
   const plan = planFromOffline(runDir, env) ?? planFromStore(experimentsDir, name, env);
   const runFile = join(runDir, STORE_FILES.run);
@@ -76,13 +76,15 @@ export async function syncRun(experimentsDir: string, name: string, env: WandbEn
     if (e instanceof WandbUnavailable) throw new UserError(`could not sync run "${name}": ${e.message}`);
     throw e;
   }
+  // Each row keeps the `_timestamp` it was recorded with (rows of older dsi versions have none: now).
   plan.history.forEach((row, step) => run.log(row, step));
-  await run.close(plan.summary);
+  const images = await run.logImages(runDir, readMedia(runDir).filter((m) => existsSync(join(runDir, m.file))));
+  await run.close({ ...plan.summary, ...images });
   if (problems.length) throw new UserError(`sync of run "${name}" is incomplete: ${problems[0]}`);
 
   if (record) {
-    record.wandb = { ...(record.wandb ?? { mode: 'offline' }), id: run.identity.id, project: run.identity.project, entity: run.identity.entity, base_url: ep.baseUrl, synced_at: new Date().toISOString() };
+    record.wandb = { ...(record.wandb ?? { mode: 'offline' }), id: run.identity.id, project: run.identity.project, entity: run.identity.entity, base_url: ep.baseUrl, url: run.url, synced_at: new Date().toISOString() };
     await writeFile(runFile, JSON.stringify(record, null, 2) + '\n');
   }
-  return { identity: run.identity, rows: plan.history.length, source: plan.source };
+  return { identity: run.identity, rows: plan.history.length, source: plan.source, url: run.url };
 }
