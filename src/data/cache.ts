@@ -7,6 +7,7 @@ import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { Corpus, CorpusSummary, ImageRecord, SkippedFile } from './types.ts';
 import { displayNamesFor } from './class-names/display-names.ts';
+import { processAlive } from '../runtime/process.ts';
 
 /**
  * The corpus cache: `<cacheRoot>/<hash>/images.bin` (all images, N x S x S x 3 uint8, nothing
@@ -16,7 +17,6 @@ import { displayNamesFor } from './class-names/display-names.ts';
 
 /** Bump when the manifest or the pixel layout changes meaning: old caches then simply miss. */
 export const CACHE_FORMAT = 2; // 2: images.bin checksum in the manifest; folder sources keyed by content
-
 
 export interface Manifest {
   format: number;
@@ -92,15 +92,6 @@ async function removeAbandonedTemps(root: string, hash: string): Promise<void> {
   for (const name of await readdir(root)) {
     const m = new RegExp(`^\\.(?:tmp|old)-${hash}-(\\d+)-`).exec(name);
     if (m && !processAlive(Number(m[1]))) await rm(join(root, name), { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../config/load.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { GridRow } from './plan.ts';
+import { processAlive } from '../runtime/process.ts';
 
 /**
  * Runs the rows of a grid plan one after the other, each as `dsi train` -> `dsi bovw` -> `dsi eval`
@@ -147,7 +148,7 @@ function lockGrid(logs: string): () => void {
   const file = join(logs, 'runner.pid');
   if (existsSync(file)) {
     const pid = Number(readFileSync(file, 'utf8').trim());
-    if (pid && pid !== process.pid && isAlive(pid)) {
+    if (pid && pid !== process.pid && processAlive(pid)) {
       throw new UserError(`a grid runner (pid ${pid}) is already working in ${logs}; wait for it, or stop it with: kill ${pid}`);
     }
   }
@@ -159,15 +160,6 @@ function lockGrid(logs: string): () => void {
       // already gone
     }
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function shellQuote(s: string): string {

@@ -11,6 +11,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../runtime/errors.ts';
 import { logToStderr, type Log } from '../runtime/log.ts';
+import { processAlive } from '../runtime/process.ts';
 
 export interface RunLock {
   release(): Promise<void>;
@@ -23,16 +24,6 @@ interface Holder {
 }
 
 const LOCK_FILE = '.lock';
-
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readHolder(runDir: string): Holder | null {
   try {

@@ -4,6 +4,7 @@ import { datasetLabel } from '../data/dataset-label.ts';
 import { flattenConfig } from './wandb/payload.ts';
 import type { StoredRun } from './store.ts';
 import type { EpochMetrics, Phase } from './types.ts';
+import { processAlive } from '../runtime/process.ts';
 
 /**
  * Eval metrics of a run: summary.json (tracker.logSummary) over the per-model results of eval.json
@@ -44,15 +45,6 @@ export function runStatus(run: StoredRun, alive: (pid: number) => boolean = proc
   if (record?.finished) return 'finished';
   if (record?.pid && record.host === hostname() && alive(record.pid)) return 'training';
   return 'interrupted';
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export interface RunListRow {
