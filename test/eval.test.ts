@@ -126,7 +126,7 @@ describe('dsi eval', () => {
     assert.deepEqual(['eval.json', 'eval.md', 'summary.json'].map((f) => readFileSync(join(both.dir, f), 'utf8')), own);
     assert.equal(files.length, 2);
     assert.match(files[0], /eval-queries-outside-[0-9a-f]{6}\.json$/);
-    assert.equal((JSON.parse(readFileSync(files[0], 'utf8')) as EvalReport).querySet.count, 4);
+    assert.equal((JSON.parse(readFileSync(files[0], 'utf8')) as { query_set: { count: number } }).query_set.count, 4, 'eval JSON files use snake_case keys');
     assert.equal(report.querySet.count, 4);
     assert.equal(report.querySet.skipped, 1);
     assert.ok(report.notes.some((n) => n.includes('n99999999')));

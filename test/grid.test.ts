@@ -112,7 +112,7 @@ test('runner: an interrupted row resumes, a fresh row trains, a finished grid is
     const steps = (await readFile(join(dirs.logs, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(steps.map((s) => `${s.row}/${s.step}/${s.exit}`), ['tiny-clustered/train/0', 'tiny-clustered/eval/0', 'tiny-random/train/0', 'tiny-random/eval/0']);
     const report = JSON.parse(await readFile(join(experimentsDir, 'tiny-random', 'eval.json'), 'utf8'));
-    assert.equal(report.corpus.idScheme, 'random');
+    assert.equal(report.corpus.id_scheme, 'random');
 
     // Again: nothing to do, nothing started.
     const again = await runGrid(rows, { dirs, say: () => {} });
