@@ -2,7 +2,7 @@ import type { DataConfig } from '../config/sections/data.ts';
 import { UserError } from '../runtime/errors.ts';
 import { CACHE_FORMAT, cacheDirFor, corpusHash, DEFAULT_CACHE_ROOT, readCache, writeCache, type Manifest } from './cache.ts';
 import { decodeSelection } from './decode-selection.ts';
-import { idLengthFor } from './ids.ts';
+import { imageEmbedding, EMBEDDING_DIM, semanticCodes } from './semantic-ids.ts';
 import { planSelection } from './select.ts';
 import type { ImageSource } from './sources/types.ts';
 import { splitCorpus } from './split.ts';
@@ -118,7 +118,8 @@ async function buildCorpus(
     id: split.ids[row],
     relevantIds: split.relevantIds[row],
   }));
-  const idLength = idLengthFor(split.indexedRows.length);
+  const codes = data.id_scheme === 'semantic' ? semanticCodesOf(decoded.pixels, data, split.indexedRows) : split.codes;
+  const idLength = Math.max(1, ...codes.map((c) => c.length));
   const skipped = [...source.skipped, ...decoded.skipped];
   const corpus: Corpus = {
     hash,
@@ -129,6 +130,7 @@ async function buildCorpus(
     skipped,
     indexedRows: split.indexedRows,
     idLength,
+    codes,
     cachePath: '',
   };
   const manifest: Manifest = {
@@ -144,10 +146,19 @@ async function buildCorpus(
     records,
     indexedRows: split.indexedRows,
     idLength,
+    codes,
     skipped,
     summary: { ...summarizeCorpus(corpus), requestedImages: data.num_images },
   };
   return { corpus, manifest };
+}
+
+/** Semantic codes of the indexed images (by ID) from their pixel embeddings. */
+function semanticCodesOf(pixels: Uint8Array, data: DataConfig, indexedRows: readonly number[]): string[] {
+  const per = data.image_size * data.image_size * 3;
+  const embeddings = new Float32Array(indexedRows.length * EMBEDDING_DIM);
+  indexedRows.forEach((row, id) => embeddings.set(imageEmbedding(pixels.subarray(row * per, (row + 1) * per), data.image_size), id * EMBEDDING_DIM));
+  return semanticCodes(embeddings, indexedRows.length, EMBEDDING_DIM, { k: data.semantic_k, leafSize: data.semantic_leaf_size, seed: data.seed });
 }
 
 /**

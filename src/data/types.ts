@@ -55,10 +55,20 @@ export interface Corpus {
   skipped: SkippedFile[];
   /** Rows of the indexed images ordered by ID: `indexedRows[id]` is the row of image `id`. */
   indexedRows: number[];
-  /** Digits of the longest ID (IDs are written without leading zeros). */
+  /** Digits of the longest ID code (every code of hierarchical/semantic IDs has this length). */
   idLength: number;
+  /**
+   * `codes[id]`: the digit string the model writes for indexed image `id` (data.id_scheme).
+   * Absent in corpora cached before codes existed: there the decimal form of the ID (idCodes).
+   */
+  codes?: string[];
   /** Path of the cache folder it was loaded from. */
   cachePath: string;
+}
+
+/** The code string of every indexed ID, by ID. */
+export function idCodes(corpus: Pick<Corpus, 'codes' | 'indexedRows'>): string[] {
+  return corpus.codes ?? corpus.indexedRows.map((_, id) => String(id));
 }
 
 /** The pixels of one row, without copying. */

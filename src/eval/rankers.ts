@@ -6,7 +6,7 @@
 import { loadBovwIndex, rankManyByBovw } from '../bovw/bovw-index.ts';
 import type { BovwConfig } from '../config/sections/bovw.ts';
 import type { DecodeConfig } from '../config/sections/decode.ts';
-import type { Corpus } from '../data/types.ts';
+import { idCodes, type Corpus } from '../data/types.ts';
 import { searchWithModel } from '../decode/model-search.ts';
 import { IdTrie } from '../decode/trie.ts';
 import { modelFromState } from '../model/dsi-model.ts';
@@ -32,7 +32,7 @@ export interface Ranker {
 /** A checkpoint's ViT as a ranker. The beam is widened to K when decode.beam_width is smaller. */
 export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoint, corpus: Corpus, decode: DecodeConfig): Ranker {
   const model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
-  const trie = new IdTrie(corpus.indexedRows.map((_, id) => id));
+  const trie = IdTrie.fromCodes(idCodes(corpus));
   return {
     kind,
     label: kind === 'zero-shot' ? 'ViT DSI zero-shot' : 'ViT DSI fine-tuned',

@@ -8,8 +8,8 @@
  * `maxTargets` relevant IDs gets a fresh random sample of `maxTargets` of them every epoch, so a
  * step never decodes more than batchSize x maxTargets rows while all IDs are seen over epochs.
  */
-import { imagePixels, queriesOf, type Corpus, type ImageRecord } from '../data/types.ts';
-import { encodeTarget, sequenceLength } from '../data/ids.ts';
+import { idCodes, imagePixels, queriesOf, type Corpus, type ImageRecord } from '../data/types.ts';
+import { encodeCode, sequenceLength } from '../data/ids.ts';
 import type { TrainBatch } from './engine/engine.ts';
 import { Rng } from '../runtime/rng.ts';
 
@@ -97,11 +97,12 @@ export function makeBatch(corpus: Corpus, items: readonly BatchItem[]): TrainBat
   const images = new Uint8Array(items.length * imageBytes);
   const targets = new Int32Array(targetCount * seqLen);
   const targetImage = new Int32Array(targetCount);
+  const codes = idCodes(corpus);
   let t = 0;
   items.forEach((item, i) => {
     images.set(imagePixels(corpus, item.row), i * imageBytes);
     for (const id of item.targetIds) {
-      targets.set(encodeTarget(id, corpus.idLength), t * seqLen);
+      targets.set(encodeCode(codes[id], corpus.idLength), t * seqLen);
       targetImage[t] = i;
       t++;
     }
