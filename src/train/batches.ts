@@ -17,11 +17,17 @@ import { Rng } from '../runtime/rng.ts';
 export interface BatchItem {
   row: number;
   targetIds: number[];
+  /** Which augmented view of the image this is (train.indexing_views; 0 when absent). */
+  view?: number;
 }
 
-/** Phase 1: every indexed image -> its own ID, in a fresh seeded order each epoch. */
-export function indexingItems(corpus: Corpus, rng: Rng): BatchItem[] {
-  const items = corpus.indexedRows.map((row, id) => ({ row, targetIds: [id] }));
+/** The image a batch holds for an item: its pixels, or an augmented view of them (augment.ts). */
+export type ItemPixels = (item: BatchItem, pixels: Uint8Array) => Uint8Array;
+
+/** Phase 1: every indexed image -> its own ID (`views` times), in a fresh seeded order each epoch. */
+export function indexingItems(corpus: Corpus, rng: Rng, views = 1): BatchItem[] {
+  const items: BatchItem[] = corpus.indexedRows.map((row, id) => ({ row, targetIds: [id] }));
+  for (let view = 1; view < views; view++) items.push(...corpus.indexedRows.map((row, id) => ({ row, targetIds: [id], view })));
   return rng.shuffle(items);
 }
 
@@ -84,13 +90,13 @@ export function sampleIds(ids: readonly number[], max: number, rng: Rng): number
 }
 
 /** Cut items into batches of `batchSize` images (the last one may be smaller). */
-export function* batchesOf(corpus: Corpus, items: readonly BatchItem[], batchSize: number): Generator<TrainBatch> {
+export function* batchesOf(corpus: Corpus, items: readonly BatchItem[], batchSize: number, pixelsOf?: ItemPixels): Generator<TrainBatch> {
   for (let start = 0; start < items.length; start += batchSize) {
-    yield makeBatch(corpus, items.slice(start, start + batchSize));
+    yield makeBatch(corpus, items.slice(start, start + batchSize), pixelsOf);
   }
 }
 
-export function makeBatch(corpus: Corpus, items: readonly BatchItem[]): TrainBatch {
+export function makeBatch(corpus: Corpus, items: readonly BatchItem[], pixelsOf?: ItemPixels): TrainBatch {
   const imageBytes = corpus.imageSize * corpus.imageSize * 3;
   const seqLen = sequenceLength(corpus.idLength);
   const targetCount = items.reduce((n, it) => n + it.targetIds.length, 0);
@@ -100,7 +106,8 @@ export function makeBatch(corpus: Corpus, items: readonly BatchItem[]): TrainBat
   const codes = idCodes(corpus);
   let t = 0;
   items.forEach((item, i) => {
-    images.set(imagePixels(corpus, item.row), i * imageBytes);
+    const pixels = imagePixels(corpus, item.row);
+    images.set(pixelsOf ? pixelsOf(item, pixels) : pixels, i * imageBytes);
     for (const id of item.targetIds) {
       targets.set(encodeCode(codes[id], corpus.idLength), t * seqLen);
       targetImage[t] = i;

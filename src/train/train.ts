@@ -26,7 +26,8 @@ import { seedBranchStore } from '../track/branch.ts';
 import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
 import type { EpochMetrics, RunTracker } from '../track/types.ts';
 import type { Corpus, TrainerState } from '../types.ts';
-import { batchCount, batchesOf, indexingItems, retrievalItems, validationItems, type BatchItem } from './batches.ts';
+import { augmentImage, augmentOptionsOf, mixSeed } from './augment.ts';
+import { batchCount, batchesOf, indexingItems, retrievalItems, validationItems, type BatchItem, type ItemPixels } from './batches.ts';
 import { createEngine, type StepStats, type TrainingEngine } from './engine/engine.ts';
 import { addStats, emptyStats, meanStats } from './engine/stats.ts';
 import { initialTrainerState, isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from './phases.ts';
@@ -161,6 +162,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       await saveCheckpoint(opts.runName, kind, { config, corpusHash: corpus.hash, shape, backend: opts.backend, engine: engineState, trainer: state }, root);
       written.add(kind);
     };
+    // Augmented views are a function of (seed, the epoch's first step, row, view): see augment.ts.
+    const augment = augmentOptionsOf(train);
+    const epochPixels = (): ItemPixels | undefined => {
+      if (!augment) return undefined;
+      const epochKey = state.step;
+      return (item, pixels) => augmentImage(pixels, corpus.imageSize, mixSeed(train.seed, epochKey, item.row, item.view ?? 0), augment);
+    };
     const stopRequested = () => opts.signal?.aborted || (opts.stopAfterEpochs !== undefined && epochsThisCall >= opts.stopAfterEpochs);
     const result = (completed: boolean): TrainRunResult => ({ state, completed, epochsThisCall, checkpointsWritten: [...written] });
 
@@ -170,7 +178,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       let row: EpochMetrics | null = null;
       if (state.epoch < train.indexing_epochs) {
         const label = `indexing ${state.epoch + 1}/${train.indexing_epochs}`;
-        const run = await trainEpoch(engine, corpus, indexingItems(corpus, rng), train.batch_size, rng, label, opts.signal);
+        const run = await trainEpoch(engine, corpus, indexingItems(corpus, rng, train.indexing_views), train.batch_size, rng, label, opts.signal, undefined, epochPixels());
         if (!run) return result(false);
         row = finishEpoch(state, 'indexing', run, train.learning_rate);
         state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, row.id_accuracy, train.early_stop_accuracy, train.early_stop_patience).streak;
@@ -203,7 +211,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       if (state.epoch < train.retrieval_epochs) {
         const label = `retrieval ${state.epoch + 1}/${train.retrieval_epochs}`;
         const items = retrievalItems(corpus, cap, rng, train.index_replay);
-        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, label, opts.signal, retrievalRate);
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, label, opts.signal, retrievalRate, epochPixels());
         if (!run) return result(false);
         const row = finishEpoch(state, 'retrieval', run, retrievalRate);
         const val = await validate(engine, corpus, valItems, train.batch_size, state);
@@ -318,13 +326,14 @@ export async function trainEpoch(
   label: string,
   signal?: AbortSignal,
   learningRate?: number,
+  pixelsOf?: ItemPixels,
 ): Promise<EpochRun | null> {
   const started = performance.now();
   const stats = emptyStats();
   const bar = progressBar(label, items.length, 'img');
   let steps = 0;
   try {
-    for (const batch of batchesOf(corpus, items, batchSize)) {
+    for (const batch of batchesOf(corpus, items, batchSize, pixelsOf)) {
       if (signal?.aborted) return null;
       // Drawn per step from the checkpointed stream, so dropout masks repeat exactly on resume.
       const seed = rng.seed();

@@ -19,6 +19,15 @@ export const trainSection = z.strictObject({
   workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
+  indexing_views: z.number().int().min(1).default(1)
+    .describe('Views of each indexed image per indexing epoch (and per joint/replay epoch); more than 1 only differs with augmentation on'),
+  aug_crop_scale: z.number().gt(0).max(1).default(1)
+    .describe('Augmentation (training images only): random resized crop of at least this fraction of the area, aspect 3/4..4/3, resized back; 1 = off'),
+  aug_flip: z.number().min(0).max(1).default(0).describe('Augmentation: probability of a horizontal flip; 0 = off'),
+  aug_color_jitter: z.number().min(0).max(1).default(0)
+    .describe('Augmentation: colour jitter strength s (brightness, contrast, saturation factors in [1-s, 1+s]); 0 = off'),
+  aug_erase: z.number().min(0).max(1).default(0)
+    .describe('Augmentation: probability of random erasing (one rectangle of 2-25% of the area filled with noise); 0 = off'),
   max_targets_per_query: z.number().int().min(1).default(16)
     .describe('Phase 2: relevant IDs decoded per query image and epoch (a fresh random sample when it has more)'),
 });
