@@ -43,6 +43,23 @@ export function retrievalItems(corpus: Corpus, maxTargets: number, rng: Rng, ind
 }
 
 /**
+ * A joint epoch (train.schedule=joint, DSI's multi-task training): every indexed image `views`
+ * times -> its own ID, plus round(that / ratio) train-query examples (whole shuffled passes over
+ * the train queries, then a sample), shuffled together.
+ */
+export function jointItems(corpus: Corpus, maxTargets: number, rng: Rng, views: number, ratio: number): BatchItem[] {
+  const indexing = indexingItems(corpus, rng, views);
+  const wanted = Math.round(indexing.length / ratio);
+  const queries: BatchItem[] = [];
+  while (queries.length < wanted) {
+    const pass = queryItems(queriesOf(corpus, 'train'), maxTargets, rng);
+    if (pass.length === 0) break;
+    queries.push(...rng.shuffle(pass).slice(0, wanted - queries.length));
+  }
+  return rng.shuffle([...indexing, ...queries]);
+}
+
+/**
  * Phase-1 pairs (indexed image -> own ID) mixed into a phase-2 epoch: `fraction` x the indexed
  * images, a fresh seeded sample each epoch (whole copies first when fraction > 1). Fine-tuning
  * on queries alone lets the model forget the index (the reference's IA@1 falls from 0.83 to

@@ -27,7 +27,7 @@ import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
 import type { EpochMetrics, RunTracker } from '../track/types.ts';
 import type { Corpus, TrainerState } from '../types.ts';
 import { augmentImage, augmentOptionsOf, mixSeed } from './augment.ts';
-import { batchCount, batchesOf, indexingItems, retrievalItems, validationItems, type BatchItem, type ItemPixels } from './batches.ts';
+import { batchCount, batchesOf, indexingItems, jointItems, retrievalItems, validationItems, type BatchItem, type ItemPixels } from './batches.ts';
 import { createEngine, type StepStats, type TrainingEngine } from './engine/engine.ts';
 import { addStats, emptyStats, meanStats } from './engine/stats.ts';
 import { initialTrainerState, isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from './phases.ts';
@@ -172,19 +172,21 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     const stopRequested = () => opts.signal?.aborted || (opts.stopAfterEpochs !== undefined && epochsThisCall >= opts.stopAfterEpochs);
     const result = (completed: boolean): TrainRunResult => ({ state, completed, epochsThisCall, checkpointsWritten: [...written] });
 
-    // Phase 1: indexing.
+    // Phase 1: indexing (under schedule=joint, the indexing-only warm-up).
+    const joint = train.schedule === 'joint';
+    const indexingEpochs = joint ? Math.min(train.joint_warmup_epochs, train.indexing_epochs) : train.indexing_epochs;
     while (state.phase === 'indexing') {
       if (stopRequested()) return result(false);
       let row: EpochMetrics | null = null;
-      if (state.epoch < train.indexing_epochs) {
-        const label = `indexing ${state.epoch + 1}/${train.indexing_epochs}`;
+      if (state.epoch < indexingEpochs) {
+        const label = `${joint ? 'warm-up' : 'indexing'} ${state.epoch + 1}/${indexingEpochs}`;
         const run = await trainEpoch(engine, corpus, indexingItems(corpus, rng, train.indexing_views), train.batch_size, rng, label, opts.signal, undefined, epochPixels());
         if (!run) return result(false);
         row = finishEpoch(state, 'indexing', run, train.learning_rate);
         state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, row.id_accuracy, train.early_stop_accuracy, train.early_stop_patience).streak;
         epochsThisCall++;
       }
-      const ended = state.epoch >= train.indexing_epochs || state.earlyStopStreak >= train.early_stop_patience;
+      const ended = state.epoch >= indexingEpochs || state.earlyStopStreak >= train.early_stop_patience;
       if (ended) {
         await endIndexing(engine, corpus, state, train.batch_size, log);
         await save('indexing');
@@ -194,7 +196,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       if (ended) await tracker.endPhase('indexing');
     }
 
-    // Phase 2: retrieval fine-tuning on train queries, model selection on val queries.
+    // Phase 2: retrieval fine-tuning on train queries (joint: mixed with indexing), model selection on val queries.
     const cap = train.max_targets_per_query;
     const retrievalRate = train.retrieval_learning_rate ?? train.learning_rate;
     const valItems = validationItems(corpus, cap, train.seed);
@@ -209,8 +211,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     while (state.phase === 'retrieval') {
       if (stopRequested()) return result(false);
       if (state.epoch < train.retrieval_epochs) {
-        const label = `retrieval ${state.epoch + 1}/${train.retrieval_epochs}`;
-        const items = retrievalItems(corpus, cap, rng, train.index_replay);
+        const label = `${joint ? 'joint' : 'retrieval'} ${state.epoch + 1}/${train.retrieval_epochs}`;
+        const items = joint
+          ? jointItems(corpus, cap, rng, train.indexing_views, train.joint_ratio)
+          : retrievalItems(corpus, cap, rng, train.index_replay);
         const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, label, opts.signal, retrievalRate, epochPixels());
         if (!run) return result(false);
         const row = finishEpoch(state, 'retrieval', run, retrievalRate);

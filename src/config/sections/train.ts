@@ -16,6 +16,12 @@ export const trainSection = z.strictObject({
     .describe('Phase 2 stops once val loss has not improved for this many epochs (the kept checkpoint is the same); 0 runs all retrieval_epochs'),
   index_replay: z.number().min(0).max(10).default(0)
     .describe('Phase 2 also rehearses this fraction of the indexed images (image -> own ID) every epoch, so fine-tuning does not erase the index; 0 is the reference (queries only), 1 replays every indexed image'),
+  schedule: z.enum(['two_phase', 'joint']).default('two_phase')
+    .describe('two_phase: indexing to early stop, then retrieval fine-tuning (the reference); joint: an indexing-only warm-up (train.joint_warmup_epochs, its checkpoint is the zero-shot model), then retrieval_epochs epochs that mix indexing and retrieval examples (train.joint_ratio), best val loss kept'),
+  joint_warmup_epochs: z.number().int().min(0).default(10)
+    .describe('schedule=joint: at most this many indexing-only epochs first (early stop still applies); the zero-shot model'),
+  joint_ratio: z.number().gt(0).default(1)
+    .describe('schedule=joint: indexing examples per retrieval example in every joint epoch (each epoch holds every indexed image x indexing_views and this many times fewer train-query examples)'),
   workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
