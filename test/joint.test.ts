@@ -84,9 +84,14 @@ const JOINT = {
   'train.aug_flip': 0.5,
   'train.aug_color_jitter': 0.3,
   'train.aug_erase': 0.3,
+  'train.weight_decay': 0.05,
+  'train.lr_schedule': 'cosine',
+  'train.warmup_steps': 4,
+  'train.label_smoothing': 0.1,
+  'train.grad_clip_norm': 1,
 };
 
-test('schedule=joint: warm-up checkpoint is the zero-shot model, joint epochs select on val; a resumed run equals an uninterrupted one', async () => {
+test('schedule=joint with augmentation and the AdamW/cosine/smoothing/clipping recipe: warm-up checkpoint is the zero-shot model, joint epochs select on val; a resumed run equals an uninterrupted one', async () => {
   const config = tinyConfig(JOINT);
   const full = await run('joint-straight', config);
   assert.equal(full.completed, true);
@@ -97,6 +102,9 @@ test('schedule=joint: warm-up checkpoint is the zero-shot model, joint epochs se
   const rows = readMetricsFile(join(dirs.path, 'experiments'), 'joint-straight');
   assert.deepEqual(rows.map((r) => `${r.phase}${r.epoch}`), ['indexing1', 'indexing2', 'retrieval1', 'retrieval2', 'retrieval3']);
   assert.ok(rows.filter((r) => r.phase === 'retrieval').every((r) => Number.isFinite(r.val_loss)));
+  // Cosine: each phase's logged (last-step) rate falls epoch by epoch.
+  const rates = rows.filter((r) => r.phase === 'retrieval').map((r) => r.learning_rate);
+  assert.ok(rates[0] > rates[1] && rates[1] > rates[2], `rates ${rates.join(', ')}`);
 
   // 12 indexed x 2 views = 24 items in batches of 5: 5 steps per warm-up epoch; abort in epoch 2.
   const controller = new AbortController();

@@ -27,6 +27,7 @@ import { createTracker, EXPERIMENTS_DIR } from '../track/tracker.ts';
 import type { EpochMetrics, RunTracker } from '../track/types.ts';
 import type { Corpus, TrainerState } from '../types.ts';
 import { augmentImage, augmentOptionsOf, mixSeed } from './augment.ts';
+import { isConstant, learningRateAt } from './schedule.ts';
 import { batchCount, batchesOf, indexingItems, jointItems, retrievalItems, validationItems, type BatchItem, type ItemPixels } from './batches.ts';
 import { createEngine, type StepStats, type TrainingEngine } from './engine/engine.ts';
 import { addStats, emptyStats, meanStats } from './engine/stats.ts';
@@ -169,6 +170,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       const epochKey = state.step;
       return (item, pixels) => augmentImage(pixels, corpus.imageSize, mixSeed(train.seed, epochKey, item.row, item.view ?? 0), augment);
     };
+    // Per-step rates when a warm-up or cosine schedule is set; otherwise the plain phase rate.
+    const stepRate = (base: number, phaseEpochs: number): StepRate | undefined => {
+      if (isConstant({ schedule: train.lr_schedule, warmupSteps: train.warmup_steps })) return undefined;
+      const s = { base, schedule: train.lr_schedule, warmupSteps: train.warmup_steps, phaseEpochs };
+      const [step, epoch] = [state.step, state.epoch];
+      return (i, steps) => learningRateAt(s, step + i, epoch + i / Math.max(1, steps));
+    };
     const stopRequested = () => opts.signal?.aborted || (opts.stopAfterEpochs !== undefined && epochsThisCall >= opts.stopAfterEpochs);
     const result = (completed: boolean): TrainRunResult => ({ state, completed, epochsThisCall, checkpointsWritten: [...written] });
 
@@ -180,9 +188,9 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       let row: EpochMetrics | null = null;
       if (state.epoch < indexingEpochs) {
         const label = `${joint ? 'warm-up' : 'indexing'} ${state.epoch + 1}/${indexingEpochs}`;
-        const run = await trainEpoch(engine, corpus, indexingItems(corpus, rng, train.indexing_views), train.batch_size, rng, label, opts.signal, undefined, epochPixels());
+        const run = await trainEpoch(engine, corpus, indexingItems(corpus, rng, train.indexing_views), train.batch_size, rng, label, opts.signal, stepRate(train.learning_rate, indexingEpochs), epochPixels());
         if (!run) return result(false);
-        row = finishEpoch(state, 'indexing', run, train.learning_rate);
+        row = finishEpoch(state, 'indexing', run, run.lastRate ?? train.learning_rate);
         state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, row.id_accuracy, train.early_stop_accuracy, train.early_stop_patience).streak;
         epochsThisCall++;
       }
@@ -215,9 +223,9 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
         const items = joint
           ? jointItems(corpus, cap, rng, train.indexing_views, train.joint_ratio)
           : retrievalItems(corpus, cap, rng, train.index_replay);
-        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, label, opts.signal, retrievalRate, epochPixels());
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, label, opts.signal, stepRate(retrievalRate, train.retrieval_epochs) ?? retrievalRate, epochPixels());
         if (!run) return result(false);
-        const row = finishEpoch(state, 'retrieval', run, retrievalRate);
+        const row = finishEpoch(state, 'retrieval', run, run.lastRate ?? retrievalRate);
         const val = await validate(engine, corpus, valItems, train.batch_size, state);
         if (val) Object.assign(row, val);
         epochsThisCall++;
@@ -309,7 +317,12 @@ async function endIndexing(engine: TrainingEngine, corpus: Corpus, state: Traine
   state.earlyStopStreak = 0;
 }
 
+/** The learning rate of step `i` (0-based) of an epoch of `steps` steps. */
+export type StepRate = (i: number, steps: number) => number;
+
 export interface EpochRun {
+  /** The rate of the epoch's last step when a StepRate drove it. */
+  lastRate?: number;
   stats: StepStats;
   steps: number;
   seconds: number;
@@ -329,19 +342,22 @@ export async function trainEpoch(
   rng: Rng,
   label: string,
   signal?: AbortSignal,
-  learningRate?: number,
+  learningRate?: number | StepRate,
   pixelsOf?: ItemPixels,
 ): Promise<EpochRun | null> {
   const started = performance.now();
   const stats = emptyStats();
   const bar = progressBar(label, items.length, 'img');
+  const stepsInEpoch = batchCount(items, batchSize);
+  let lastRate: number | undefined;
   let steps = 0;
   try {
     for (const batch of batchesOf(corpus, items, batchSize, pixelsOf)) {
       if (signal?.aborted) return null;
       // Drawn per step from the checkpointed stream, so dropout masks repeat exactly on resume.
       const seed = rng.seed();
-      addStats(stats, await engine.trainStep(batch, seed, learningRate));
+      const rate = typeof learningRate === 'function' ? (lastRate = learningRate(steps, stepsInEpoch)) : learningRate;
+      addStats(stats, await engine.trainStep(batch, seed, rate));
       steps++;
       const m = meanStats(stats);
       bar.tick(batch.imageCount, { loss: m.loss.toFixed(4), tok: m.tokenAccuracy.toFixed(3), id: m.idAccuracy.toFixed(3) });
@@ -350,7 +366,7 @@ export async function trainEpoch(
     bar.stop();
   }
   if (signal?.aborted) return null;
-  return { stats, steps, seconds: (performance.now() - started) / 1000, images: items.length };
+  return { stats, steps, seconds: (performance.now() - started) / 1000, images: items.length, lastRate };
 }
 
 /** Forward-only pass (validation loss, or exact-ID accuracy of the indexed images). */

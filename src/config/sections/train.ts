@@ -22,6 +22,16 @@ export const trainSection = z.strictObject({
     .describe('schedule=joint: at most this many indexing-only epochs first (early stop still applies); the zero-shot model'),
   joint_ratio: z.number().gt(0).default(1)
     .describe('schedule=joint: indexing examples per retrieval example in every joint epoch (each epoch holds every indexed image x indexing_views and this many times fewer train-query examples)'),
+  weight_decay: z.number().min(0).default(0)
+    .describe('AdamW decoupled weight decay on weight matrices (w -= lr x weight_decay x w each step); 0 = Adam (the reference)'),
+  lr_schedule: z.enum(['constant', 'cosine']).default('constant')
+    .describe('Learning rate within each phase: constant (the reference) or cosine decay to 0 over the phase\'s max epochs (indexing_epochs, or joint_warmup_epochs; retrieval_epochs)'),
+  warmup_steps: z.number().int().min(0).default(0)
+    .describe('Linear learning-rate warm-up over the first this many optimizer steps of the run; 0 = none'),
+  label_smoothing: z.number().min(0).lt(1).default(0)
+    .describe('Label smoothing of the training loss (validation loss stays plain cross-entropy); 0 = none'),
+  grad_clip_norm: z.number().min(0).default(0)
+    .describe('Clip the global L2 norm of each step\'s gradients to this; 0 = no clipping'),
   workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
