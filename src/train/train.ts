@@ -10,6 +10,7 @@
  * from one Rng whose state is in every checkpoint, so a resumed run reaches the same weights as
  * an uninterrupted one.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DsiConfig } from '../config/schema.ts';
 import { prepareCorpus, shortfallWarning } from '../data/corpus.ts';
@@ -82,8 +83,9 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     log(`run: ${runName}, phase 2 from the indexing checkpoint of "${branchedFrom}" (${resumeFrom.trainer.indexingEpochsRun} epochs, exact-ID accuracy ${resumeFrom.trainer.indexingAccuracy?.toFixed(4)})`);
   } else if (resumeFrom) {
     if (resumeFrom.trainer.phase === 'done') {
-      log(`run "${runName}" has already finished both phases; nothing to resume`);
-      return { runName, backend, checkpointsDir: join(root, runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: [] };
+      const dense = await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal);
+      if (!dense) log(`run "${runName}" has already finished both phases; nothing to resume`);
+      return { runName, backend, checkpointsDir: join(root, runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: dense ? ['dense'] : [] };
     }
     log(`resuming run "${runName}" at ${resumeFrom.trainer.phase} epoch ${resumeFrom.trainer.epoch + 1} (step ${resumeFrom.trainer.step})`);
   } else {
@@ -104,7 +106,15 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     stopAfterEpochs: opts.stopAfterEpochs,
     log,
   });
+  if (result.completed && (await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal))) result.checkpointsWritten.push('dense');
   return { ...result, runName, backend, checkpointsDir: join(root, runName) };
+}
+
+/** The dense baseline (train.dense_epochs > 0) once the DSI phases are done, unless the run has it already. */
+async function trainDenseIfWanted(config: DsiConfig, corpus: Corpus, runName: string, backend: string, root: string, log: Log, signal?: AbortSignal): Promise<boolean> {
+  if (config.train.dense_epochs === 0 || existsSync(join(root, runName, 'dense', 'checkpoint.json'))) return false;
+  const { trainDense } = await import('./dense.ts');
+  return (await trainDense({ config, corpus, runName, backend, checkpointsDir: root, log, signal })).completed;
 }
 
 export interface TrainRunOptions {

@@ -32,6 +32,9 @@ export const trainSection = z.strictObject({
     .describe('Label smoothing of the training loss (validation loss stays plain cross-entropy); 0 = none'),
   grad_clip_norm: z.number().min(0).default(0)
     .describe('Clip the global L2 norm of each step\'s gradients to this; 0 = no clipping'),
+  dense_epochs: z.number().int().min(0).default(0)
+    .describe('Epochs of the dense dual-encoder baseline trained after the DSI phases (same encoder, supervised contrastive loss over indexed images and train queries, cosine ranking; `dense` rows in dsi eval); 0 = none'),
+  dense_temperature: z.number().gt(0).default(0.1).describe('Temperature of the dense baseline\'s contrastive softmax'),
   workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
