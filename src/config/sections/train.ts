@@ -39,7 +39,7 @@ export const trainSection = z.strictObject({
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),
   indexing_views: z.number().int().min(1).default(1)
-    .describe('Views of each indexed image per indexing epoch (and per joint/replay epoch); more than 1 only differs with augmentation on'),
+    .describe('Views of each indexed image per indexing epoch and per joint epoch (not index_replay); more than 1 only differs with augmentation on'),
   aug_crop_scale: z.number().gt(0).max(1).default(1)
     .describe('Augmentation (training images only): random resized crop of at least this fraction of the area, aspect 3/4..4/3, resized back; 1 = off'),
   aug_flip: z.number().min(0).max(1).default(0).describe('Augmentation: probability of a horizontal flip; 0 = off'),
