@@ -8,7 +8,7 @@
 // A trained model prunes beams differently from a random one, so quote trained-run numbers in results.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../src/config/load.ts';
-import { queriesOf } from '../src/data/types.ts';
+import { idCodes, queriesOf } from '../src/data/types.ts';
 import { searchWithModel } from '../src/decode/model-search.ts';
 import { IdTrie } from '../src/decode/trie.ts';
 import { corpusQueries } from '../src/eval/queries.ts';
@@ -35,7 +35,7 @@ if (runArg) {
   const { corpus, config } = run;
   const ckpt = run.retrieval ?? run.indexing;
   model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
-  trie = new IdTrie(corpus.indexedRows.map((_, id) => id));
+  trie = IdTrie.fromCodes(idCodes(corpus));
   const queries = corpusQueries(corpus, queriesOf(corpus, 'test'), 'test queries');
   input = { pixels: queries.pixels, count: queries.count, imageSize: queries.imageSize };
   batchSize = config.decode.batch_size;

@@ -21,7 +21,7 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
     withConfigOptions(y)
       .positional('images', { type: 'string', array: true, describe: 'Query image files', demandOption: true })
       .option('run', { type: 'string', describe: 'Run whose model and corpus to use (a name, or latest; the default). With --model bovw and --config, no run is needed' })
-      .option('model', { choices: ['vit', 'bovw'] as const, default: 'vit' as const, describe: 'vit: fine-tuned checkpoint (else indexing); bovw: the baseline' })
+      .option('model', { choices: ['vit', 'bovw', 'dense'] as const, default: 'vit' as const, describe: 'vit: fine-tuned checkpoint (else indexing); bovw: the baseline; dense: the dual-encoder baseline (train.dense_epochs)' })
       .option('k', { type: 'number', default: 10, describe: 'Results per query' })
       .option('png', { type: 'string', describe: 'Write a contact sheet PNG (query, then the top K; same class outlined green)' })
       .example('$0 search --model bovw --config quickstart.yaml data/samples/n03000684/ILSVRC2012_val_00002416.jpg', 'the BoVW baseline, no trained run needed')

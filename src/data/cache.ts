@@ -37,6 +37,8 @@ export interface Manifest {
   records: ImageRecord[];
   indexedRows: number[];
   idLength: number;
+  /** Code string per ID (absent in caches written before codes existed: decimal IDs). */
+  codes?: string[];
   skipped: SkippedFile[];
   summary: CorpusSummary & { requestedImages: number };
 }
@@ -48,10 +50,18 @@ export interface Manifest {
  */
 export function corpusHash(data: DataConfig, sourceIdentity: string): string {
   const { root: _root, ...rest } = data;
-  const keyed = Object.fromEntries(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+  // Keys added after corpora were first cached count only when set away from their default, so
+  // existing caches (and the runs that name them) keep their hash.
+  const keyed = Object.fromEntries(
+    Object.entries(rest)
+      .filter(([key, value]) => !(key in LATER_KEY_DEFAULTS) || LATER_KEY_DEFAULTS[key] !== value)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
   const text = JSON.stringify({ format: CACHE_FORMAT, data: keyed, source: sourceIdentity });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
+
+const LATER_KEY_DEFAULTS: Record<string, unknown> = { semantic_k: 10, semantic_leaf_size: 10 };
 
 export function cacheDirFor(cacheRoot: string, hash: string): string {
   return join(resolve(cacheRoot), hash);
@@ -137,6 +147,7 @@ export async function readCache(dir: string): Promise<{ corpus: Corpus; manifest
     skipped: manifest.skipped,
     indexedRows: manifest.indexedRows,
     idLength: manifest.idLength,
+    ...(manifest.codes ? { codes: manifest.codes } : {}),
     cachePath: dir,
   };
   return { corpus, manifest };

@@ -6,6 +6,7 @@ import { CacheDamaged, CACHE_FORMAT, cacheDirFor, corpusHash, readCache, writeCa
 import { decodeSelection } from './decode-selection.ts';
 import { displayNamesFor } from './class-names/display-names.ts';
 import { idLengthFor } from './ids.ts';
+import { imageEmbedding, EMBEDDING_DIM, semanticCodes } from './semantic-ids.ts';
 import { planSelection } from './select.ts';
 import type { ImageSource } from './sources/types.ts';
 import { splitCorpus } from './split.ts';
@@ -129,7 +130,8 @@ async function buildCorpus(
     id: split.ids[row],
     relevantIds: split.relevantIds[row],
   }));
-  const idLength = idLengthFor(split.indexedRows.length);
+  const codes = data.id_scheme === 'semantic' ? semanticCodesOf(decoded.pixels, data, split.indexedRows) : split.codes;
+  const idLength = Math.max(1, ...codes.map((c) => c.length));
   const skipped = [...source.skipped, ...decoded.skipped];
   const displayNames = displayNamesFor(classNames, source.classWords);
   const corpus: Corpus = {
@@ -142,6 +144,7 @@ async function buildCorpus(
     skipped,
     indexedRows: split.indexedRows,
     idLength,
+    codes,
     cachePath: '',
   };
   const manifest: Manifest = {
@@ -159,10 +162,19 @@ async function buildCorpus(
     records,
     indexedRows: split.indexedRows,
     idLength,
+    codes,
     skipped,
     summary: { ...summarizeCorpus(corpus), requestedImages: data.num_images },
   };
   return { corpus, manifest };
+}
+
+/** Semantic codes of the indexed images (by ID) from their pixel embeddings. */
+function semanticCodesOf(pixels: Uint8Array, data: DataConfig, indexedRows: readonly number[]): string[] {
+  const per = data.image_size * data.image_size * 3;
+  const embeddings = new Float32Array(indexedRows.length * EMBEDDING_DIM);
+  indexedRows.forEach((row, id) => embeddings.set(imageEmbedding(pixels.subarray(row * per, (row + 1) * per), data.image_size), id * EMBEDDING_DIM));
+  return semanticCodes(embeddings, indexedRows.length, EMBEDDING_DIM, { k: data.semantic_k, leafSize: data.semantic_leaf_size, seed: data.seed });
 }
 
 /**

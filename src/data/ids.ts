@@ -61,3 +61,49 @@ export function decodeTokens(tokens: readonly number[]): number | null {
   if (digits.length > 1 && digits[0] === 0) return null;
   return Number(digits.join(''));
 }
+
+/**
+ * Code strings. The numeric ID (0..n-1, the image's identity everywhere else) is written as a
+ * digit string: its decimal form for `clustered` and `random` (the reference), a fixed-length
+ * zero-padded code for `hierarchical` and `semantic`, whose prefixes name a class or a cluster.
+ * `Corpus.codes[id]` holds it; corpora without codes use the decimal form.
+ */
+export type IdScheme = 'clustered' | 'random' | 'hierarchical' | 'semantic';
+
+/** The reference's code of an ID: its decimal digits. */
+export function decimalCode(id: number): string {
+  return idToDigits(id).join('');
+}
+
+/** Target tokens for one code string: digits, END, then PAD up to `sequenceLength(idLength)`. */
+export function encodeCode(code: string, idLength: number): number[] {
+  if (!/^[0-9]+$/.test(code)) throw new Error(`ID code "${code}" must be decimal digits`);
+  if (code.length > idLength) throw new Error(`ID code "${code}" has more than ${idLength} digits`);
+  const seq = [...code.split('').map(Number), END];
+  while (seq.length < sequenceLength(idLength)) seq.push(PAD);
+  return seq;
+}
+
+/** Digits needed to write 0..count-1 with zero padding (at least 1). */
+export function paddedWidth(count: number): number {
+  return String(Math.max(0, count - 1)).length;
+}
+
+export function zeroPad(value: number, width: number): string {
+  return String(value).padStart(width, '0');
+}
+
+/**
+ * Hierarchical codes: the class index zero-padded (so with more than 10 classes the first digit
+ * names a group of ten classes and the next the class within it), then the image's position in
+ * its class zero-padded. `classOfId[id]` is the class index of each ID; IDs of one class keep
+ * their order. Every code has the same length.
+ */
+export function hierarchicalCodes(classOfId: readonly number[], classCount: number): string[] {
+  const sizes = new Array<number>(classCount).fill(0);
+  for (const c of classOfId) sizes[c]++;
+  const classWidth = paddedWidth(classCount);
+  const itemWidth = paddedWidth(Math.max(1, ...sizes));
+  const seen = new Array<number>(classCount).fill(0);
+  return classOfId.map((c) => zeroPad(c, classWidth) + zeroPad(seen[c]++, itemWidth));
+}

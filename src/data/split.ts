@@ -1,4 +1,5 @@
 import { Rng } from '../runtime/rng.ts';
+import { decimalCode, hierarchicalCodes, type IdScheme } from './ids.ts';
 
 /**
  * The split of a selected corpus into the indexed database and the queries, the query split
@@ -18,7 +19,8 @@ export interface SplitRules {
   retrievalFraction: number;
   /** [train, val, test] fractions of each class's queries. */
   querySplit: readonly [number, number, number];
-  idScheme: 'clustered' | 'random';
+  /** hierarchical and semantic number IDs as clustered does; their codes differ (see ids.ts). */
+  idScheme: IdScheme;
   seed: number;
   /** COCO: relevant = indexed images sharing at least one class; otherwise the same primary class. */
   multiLabel: boolean;
@@ -32,6 +34,11 @@ export interface SplitResult {
   relevantIds: number[][];
   /** `indexedRows[id]` is the input index of the image with that ID. */
   indexedRows: number[];
+  /**
+   * `codes[id]`: the digit string the model writes for ID `id`. Semantic codes need the pixels,
+   * so they are assigned by the corpus builder; here they are the decimal form.
+   */
+  codes: string[];
 }
 
 /** Images of a class that go into the database: the notebook's int(n * (1 - fraction)). */
@@ -75,10 +82,13 @@ export function splitCorpus(images: readonly SplitImage[], classOrder: readonly 
     indexedRows[idOrder[k]] = row;
   });
 
+  const classOfId = indexedRows.map((row) => classOrder.indexOf(images[row].primaryClass));
+  const codes = rules.idScheme === 'hierarchical' ? hierarchicalCodes(classOfId, classOrder.length) : indexedRows.map((_, id) => decimalCode(id));
+
   assignQueryRoles(queriesByClass, rules.querySplit, new Rng((rules.seed ^ QUERY_STREAM) >>> 0), roles);
 
   const relevantIds = images.map((img, i) => (roles[i] === 'indexed' ? [] : relevantFor(img, images, indexedRows, rules.multiLabel)));
-  return { roles, ids, relevantIds, indexedRows };
+  return { roles, ids, relevantIds, indexedRows, codes };
 }
 
 function relevantFor(query: SplitImage, images: readonly SplitImage[], indexedRows: number[], multiLabel: boolean): number[] {

@@ -60,8 +60,13 @@ export interface Corpus {
   skipped: SkippedFile[];
   /** Rows of the indexed images ordered by ID: `indexedRows[id]` is the row of image `id`. */
   indexedRows: number[];
-  /** Digits of the longest ID (IDs are written without leading zeros). */
+  /** Digits of the longest ID code (every code of hierarchical/semantic IDs has this length). */
   idLength: number;
+  /**
+   * `codes[id]`: the digit string the model writes for indexed image `id` (data.id_scheme).
+   * Absent in corpora cached before codes existed: there the decimal form of the ID (idCodes).
+   */
+  codes?: string[];
   /** Path of the cache folder it was loaded from. */
   cachePath: string;
 }
@@ -70,6 +75,11 @@ export interface Corpus {
 export function displayNameOf(corpus: Pick<Corpus, 'classNames' | 'displayNames'>, className: string): string {
   const i = corpus.classNames.indexOf(className);
   return (i >= 0 ? corpus.displayNames?.[i] : undefined) ?? className;
+}
+
+/** The code string of every indexed ID, by ID. */
+export function idCodes(corpus: Pick<Corpus, 'codes' | 'indexedRows'>): string[] {
+  return corpus.codes ?? corpus.indexedRows.map((_, id) => String(id));
 }
 
 /** The pixels of one row, without copying. */

@@ -13,7 +13,7 @@
  * real image and none repeats. Unconstrained: any token may be written; a finished sequence that
  * is not an indexed ID is dropped and counted (never mapped to a "nearby" ID).
  */
-import { BEGIN, END, PAD, VOCAB_SIZE, decodeTokens } from '../data/ids.ts';
+import { BEGIN, END, PAD, VOCAB_SIZE } from '../data/ids.ts';
 import type { RankedList } from '../types.ts';
 import type { IdTrie, TrieNode } from './trie.ts';
 
@@ -151,8 +151,5 @@ export async function greedyDecode(
       if (best > 9 || step === maxDigits) o.done = true;
     });
   }
-  return out.map(({ tokens, score }) => {
-    const id = decodeTokens(tokens);
-    return { id: id !== null && trie.has(id) ? id : null, tokens, score };
-  });
+  return out.map(({ tokens, score }) => ({ id: trie.idOf(tokens), tokens, score }));
 }

@@ -21,7 +21,7 @@ import type { Corpus } from '../types.ts';
 import { indexingAccuracyAtK } from './metrics.ts';
 import { fullProtocol, referenceProtocol } from './protocols.ts';
 import { corpusQueries, folderQueries, indexedQueries, type QuerySet } from './queries.ts';
-import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
+import { bovwRanker, denseRanker, vitRanker, type Ranker } from './rankers.ts';
 import { renderMarkdown } from './report.ts';
 import type { EvalReport, EvaluatedCheckpoint, ModelReport, RankedQuery } from './types.ts';
 import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
@@ -80,6 +80,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   }
   rankers.push(vitRanker('zero-shot', opened.indexing, corpus, config.decode));
   if (opened.retrieval) rankers.push(vitRanker('fine-tuned', opened.retrieval, corpus, config.decode));
+  if (opened.dense) rankers.push(denseRanker(opened.dense, corpus, config.decode.batch_size));
 
   notes.push(...chanceNotes(queries, corpus.indexedRows.length, config.eval.map_k, config.eval.recall_k));
   const models: ModelReport[] = [];
@@ -170,7 +171,7 @@ async function evaluateRanker(
 ): Promise<ModelReport> {
   // Models that never saw queries in training are scored over every corpus query; the test
   // queries are a subset of those, so they are ranked once.
-  const neverSawQueries = ranker.kind !== 'fine-tuned';
+  const neverSawQueries = ranker.kind === 'bovw' || ranker.kind === 'zero-shot';
   const ranked = neverSawQueries && allQueries ? allQueries : queries;
   const bar = progressBar(`eval ${ranker.label}: ${ranked.source}`, ranked.count, 'query');
   const ranking = await ranker.rank(ranked, topK, (n) => bar.tick(n));
@@ -186,7 +187,8 @@ async function evaluateRanker(
   }
 
   let ia: Record<string, number> | null = null;
-  if (ranker.kind !== 'bovw') {
+  // IA needs IDs: BoVW has none, and the dense model finds each indexed image at cosine 1 trivially.
+  if (ranker.kind === 'zero-shot' || ranker.kind === 'fine-tuned') {
     const own = indexedQueries(corpus);
     const iaBar = progressBar(`IA ${ranker.label}: indexed images`, own.count, 'image');
     const iaRanking = await ranker.rank(own, Math.max(...config.eval.ia_k), (n) => iaBar.tick(n));
@@ -211,7 +213,7 @@ async function evaluateRanker(
 /** Flat names for summary.json / W&B: `eval/<model>/<metric>`, fine-tuned first (the headline model). */
 function summaryValues(r: EvalReport): Record<string, number | string> {
   const out: Record<string, number | string> = {};
-  const order = ['fine-tuned', 'zero-shot', 'bovw'];
+  const order = ['fine-tuned', 'zero-shot', 'dense', 'bovw'];
   const models = [...r.models].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   for (const m of models) {
     const p = `eval/${m.kind}`;

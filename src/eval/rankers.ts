@@ -6,10 +6,12 @@
 import { loadBovwIndex, loadOrBuildBovwIndex, rankManyByBovw, type BovwIndex } from '../bovw/bovw-index.ts';
 import type { BovwConfig } from '../config/sections/bovw.ts';
 import type { DecodeConfig } from '../config/sections/decode.ts';
-import type { Corpus } from '../data/types.ts';
+import { idCodes, type Corpus } from '../data/types.ts';
 import { searchWithModel } from '../decode/model-search.ts';
 import { IdTrie } from '../decode/trie.ts';
+import * as tf from '@tensorflow/tfjs-core';
 import { modelFromState } from '../model/dsi-model.ts';
+import { imageEmbedding } from '../model/embedding.ts';
 import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
 import type { QuerySet } from './queries.ts';
 import type { RankedList } from '../types.ts';
@@ -32,7 +34,7 @@ export interface Ranker {
 /** A checkpoint's ViT as a ranker. The beam is widened to K when decode.beam_width is smaller. */
 export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoint, corpus: Corpus, decode: DecodeConfig): Ranker {
   const model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
-  const trie = new IdTrie(corpus.indexedRows.map((_, id) => id));
+  const trie = IdTrie.fromCodes(idCodes(corpus));
   return {
     kind,
     label: kind === 'zero-shot' ? 'ViT DSI zero-shot' : 'ViT DSI fine-tuned',
@@ -47,6 +49,52 @@ export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoi
       return { lists: results.map((r) => ({ ids: r.ids, scores: r.scores })), msPerQuery, invalid };
     },
     dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * The dense dual encoder (src/train/dense.ts) as a ranker: cosine similarity between the query's
+ * embedding and every indexed image's, embedded once.
+ */
+export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, batchSize: number): Ranker {
+  const model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
+  const size = corpus.imageSize;
+  const per = size * size * 3;
+  const embedAll = (pixels: Uint8Array, count: number): tf.Tensor2D => {
+    const parts: tf.Tensor2D[] = [];
+    for (let first = 0; first < count; first += batchSize) {
+      const n = Math.min(batchSize, count - first);
+      parts.push(tf.tidy(() => imageEmbedding(model, tf.tensor4d(Float32Array.from(pixels.subarray(first * per, (first + n) * per)), [n, size, size, 3]), false)));
+    }
+    const all = tf.concat(parts, 0);
+    tf.dispose(parts);
+    return all;
+  };
+  const indexedPixels = new Uint8Array(corpus.indexedRows.length * per);
+  corpus.indexedRows.forEach((row, id) => indexedPixels.set(corpus.pixels.subarray(row * per, (row + 1) * per), id * per));
+  const index = embedAll(indexedPixels, corpus.indexedRows.length);
+  return {
+    kind: 'dense',
+    label: 'Dense dual encoder (cosine)',
+    async rank(queries, topK, onProgress) {
+      const start = performance.now();
+      const k = Math.min(topK, corpus.indexedRows.length);
+      const lists: RankedList[] = [];
+      for (let first = 0; first < queries.count; first += batchSize) {
+        const n = Math.min(batchSize, queries.count - first);
+        const q = embedAll(queries.pixels.subarray(first * per, (first + n) * per), n);
+        const { values, indices } = tf.tidy(() => tf.topk(tf.matMul(q, index, false, true), k));
+        const [scores, ids] = [(await values.data()) as Float32Array, (await indices.data()) as Int32Array];
+        tf.dispose([q, values, indices]);
+        for (let i = 0; i < n; i++) lists.push({ ids: Array.from(ids.subarray(i * k, (i + 1) * k)), scores: Array.from(scores.subarray(i * k, (i + 1) * k)) });
+        onProgress(n);
+      }
+      return { lists, msPerQuery: queries.count ? (performance.now() - start) / queries.count : 0 };
+    },
+    dispose: () => {
+      index.dispose();
+      model.dispose();
+    },
   };
 }
 

@@ -28,7 +28,7 @@ export function renderMarkdown(r: EvalReport): string {
   if (unconstrained) headers.push('invalid IDs');
 
   const rows = r.models.map((m) => {
-    const row = [m.label, String(r.corpus.dbSize), m.kind === 'bovw' ? '-' : r.corpus.idScheme, ...e.iaK.map((k) => num(m.ia?.[`IA@${k}`]))];
+    const row = [m.label, String(r.corpus.dbSize), m.kind === 'bovw' || m.kind === 'dense' ? '-' : r.corpus.idScheme, ...e.iaK.map((k) => num(m.ia?.[`IA@${k}`]))];
     if (withRef) row.push(num(m.reference?.refMap, 2), num(m.reference?.recall, 3));
     if (withRef && !withFull) row.push(num(m.reference?.trueMap));
     if (withFull) row.push(...fullCells(m.full));

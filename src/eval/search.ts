@@ -14,11 +14,11 @@ import { renderContactSheet, type SheetRow } from './contact-sheet.ts';
 import { logRunImage } from '../track/tracker.ts';
 import { logToStderr } from '../runtime/log.ts';
 import { fileQueries } from './queries.ts';
-import { bovwRanker, vitRanker, type Ranker } from './rankers.ts';
+import { bovwRanker, denseRanker, vitRanker, type Ranker } from './rankers.ts';
 import { openCorpusOnly, openRun, type RunOptions } from '../runs/open.ts';
 
 export interface SearchOptions extends RunOptions {
-  model: 'vit' | 'bovw';
+  model: 'vit' | 'bovw' | 'dense';
   k: number;
   images: string[];
   png?: string;
@@ -56,9 +56,14 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   for (const s of queries.skipped) lines.push(`skipped ${s.source}: ${s.reason}`);
   if (queries.count === 0) throw new UserError(`none of the images could be read (${queries.skipped.map((s) => s.source).join(', ')})`);
 
+  if (run && opts.model === 'dense' && !run.dense) {
+    throw new UserError(`run "${run.runName}" has no dense baseline: train it with \`dsi train --resume --run ${run.runName} --set train.dense_epochs=N\``);
+  }
   const ranker: Ranker | null = run && opts.model === 'vit'
     ? vitRanker(run.retrieval ? 'fine-tuned' : 'zero-shot', run.retrieval ?? run.indexing, corpus, config.decode)
-    : await bovwRanker(corpus, config.bovw);
+    : run?.dense && opts.model === 'dense'
+      ? denseRanker(run.dense, corpus, config.decode.batch_size)
+      : await bovwRanker(corpus, config.bovw);
   if (!ranker) throw new UserError(`no BoVW index for corpus ${corpus.hash}: build it with \`dsi bovw --config ${opts.configFile ?? "<the run's config>"}\``);
   let lists;
   try {

@@ -36,7 +36,7 @@ export interface FullMetrics {
   ndcg: Estimate;
 }
 
-export type ModelKind = 'bovw' | 'zero-shot' | 'fine-tuned';
+export type ModelKind = 'bovw' | 'zero-shot' | 'fine-tuned' | 'dense';
 
 export interface ModelReport {
   kind: ModelKind;

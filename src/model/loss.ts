@@ -13,8 +13,11 @@ export interface LossTensors {
   counts: tf.Tensor1D;
 }
 
-/** logits [R, T, 13], targets [R, T] int32. */
-export function tokenCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D): LossTensors {
+/**
+ * logits [R, T, 13], targets [R, T] int32. `labelSmoothing` e trains towards (1 - e) x the target
+ * plus e spread uniformly over the vocabulary (Szegedy et al. 2016); 0 is plain cross-entropy.
+ */
+export function tokenCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, labelSmoothing = 0): LossTensors {
   const [rows, len] = targets.shape;
   const flatLogits = tf.reshape(logits, [rows * len, VOCAB_SIZE]);
   const flatTargets = tf.reshape(targets, [rows * len]);
@@ -22,7 +25,8 @@ export function tokenCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D): Lo
   // PAD rows get a zero one-hot AND a zero mask: their logits cannot reach the loss or gradient.
   const oneHot = oneHotFloat(flatTargets as tf.Tensor1D, VOCAB_SIZE);
   const logProbs = tf.logSoftmax(flatLogits);
-  const nll = tf.neg(tf.sum(tf.mul(oneHot, logProbs), -1));
+  const wanted = labelSmoothing > 0 ? tf.add(tf.mul(oneHot, 1 - labelSmoothing), labelSmoothing / VOCAB_SIZE) : oneHot;
+  const nll = tf.neg(tf.sum(tf.mul(wanted, logProbs), -1));
   const lossSum = tf.sum(tf.mul(nll, mask)) as tf.Scalar;
 
   const counts = tf.tidy(() => {

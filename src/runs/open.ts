@@ -37,6 +37,8 @@ export interface OpenedRun {
   indexing: LoadedCheckpoint;
   /** After phase 2 ("fine-tuned"); null when the run has none (with the reason in `notes`). */
   retrieval: LoadedCheckpoint | null;
+  /** The dense dual-encoder baseline (train.dense_epochs > 0), when trained. */
+  dense: LoadedCheckpoint | null;
   notes: string[];
 }
 
@@ -63,11 +65,13 @@ export async function openRun(opts: RunOptions): Promise<OpenedRun> {
     notes.push(`no fine-tuned row: run "${runName}" has no retrieval checkpoint yet; \`dsi train --resume --run ${runName}\` trains phase 2`);
   }
 
+  const dense = existsSync(join(root, runName, 'dense', 'checkpoint.json')) ? await loadCheckpoint(runName, 'dense', root) : null;
+
   const config = configForRun((retrieval ?? indexing).config, { configFile: opts.configFile ?? null, overrides: opts.overrides ?? [], sections: EVAL_SECTIONS });
   const backend = await initBackend(opts.backend ?? 'auto');
   const corpus = await corpusFor(indexing, config, opts.cacheRoot, log);
-  for (const ckpt of [indexing, retrieval]) if (ckpt) assertCompatible(ckpt, { ...config, model: ckpt.config.model }, corpus.hash, modelShapeOf(corpus));
-  return { runName, config, corpus, backend, indexing, retrieval, notes };
+  for (const ckpt of [indexing, retrieval, dense]) if (ckpt) assertCompatible(ckpt, { ...config, model: ckpt.config.model }, corpus.hash, modelShapeOf(corpus));
+  return { runName, config, corpus, backend, indexing, retrieval, dense, notes };
 }
 
 /** checkpoints/README.md and other files beside the runs are never runs. */

@@ -8,8 +8,8 @@
  * `maxTargets` relevant IDs gets a fresh random sample of `maxTargets` of them every epoch, so a
  * step never decodes more than batchSize x maxTargets rows while all IDs are seen over epochs.
  */
-import { imagePixels, queriesOf, type Corpus, type ImageRecord } from '../data/types.ts';
-import { encodeTarget, sequenceLength } from '../data/ids.ts';
+import { idCodes, imagePixels, queriesOf, type Corpus, type ImageRecord } from '../data/types.ts';
+import { encodeCode, sequenceLength } from '../data/ids.ts';
 import type { TrainBatch } from './engine/engine.ts';
 import { Rng } from '../runtime/rng.ts';
 
@@ -17,11 +17,17 @@ import { Rng } from '../runtime/rng.ts';
 export interface BatchItem {
   row: number;
   targetIds: number[];
+  /** Which augmented view of the image this is (train.indexing_views; 0 when absent). */
+  view?: number;
 }
 
-/** Phase 1: every indexed image -> its own ID, in a fresh seeded order each epoch. */
-export function indexingItems(corpus: Corpus, rng: Rng): BatchItem[] {
-  const items = corpus.indexedRows.map((row, id) => ({ row, targetIds: [id] }));
+/** The image a batch holds for an item: its pixels, or an augmented view of them (augment.ts). */
+export type ItemPixels = (item: BatchItem, pixels: Uint8Array) => Uint8Array;
+
+/** Phase 1: every indexed image -> its own ID (`views` times), in a fresh seeded order each epoch. */
+export function indexingItems(corpus: Corpus, rng: Rng, views = 1): BatchItem[] {
+  const items: BatchItem[] = corpus.indexedRows.map((row, id) => ({ row, targetIds: [id] }));
+  for (let view = 1; view < views; view++) items.push(...corpus.indexedRows.map((row, id) => ({ row, targetIds: [id], view })));
   return rng.shuffle(items);
 }
 
@@ -34,6 +40,23 @@ export function retrievalItems(corpus: Corpus, maxTargets: number, rng: Rng, ind
   const items = queryItems(queriesOf(corpus, 'train'), maxTargets, rng);
   if (indexReplay > 0) items.push(...replayedIndexingItems(corpus, indexReplay, rng));
   return rng.shuffle(items);
+}
+
+/**
+ * A joint epoch (train.schedule=joint, DSI's multi-task training): every indexed image `views`
+ * times -> its own ID, plus round(that / ratio) train-query examples (whole shuffled passes over
+ * the train queries, then a sample), shuffled together.
+ */
+export function jointItems(corpus: Corpus, maxTargets: number, rng: Rng, views: number, ratio: number): BatchItem[] {
+  const indexing = indexingItems(corpus, rng, views);
+  const wanted = Math.round(indexing.length / ratio);
+  const queries: BatchItem[] = [];
+  while (queries.length < wanted) {
+    const pass = queryItems(queriesOf(corpus, 'train'), maxTargets, rng);
+    if (pass.length === 0) break;
+    queries.push(...rng.shuffle(pass).slice(0, wanted - queries.length));
+  }
+  return rng.shuffle([...indexing, ...queries]);
 }
 
 /**
@@ -84,24 +107,26 @@ export function sampleIds(ids: readonly number[], max: number, rng: Rng): number
 }
 
 /** Cut items into batches of `batchSize` images (the last one may be smaller). */
-export function* batchesOf(corpus: Corpus, items: readonly BatchItem[], batchSize: number): Generator<TrainBatch> {
+export function* batchesOf(corpus: Corpus, items: readonly BatchItem[], batchSize: number, pixelsOf?: ItemPixels): Generator<TrainBatch> {
   for (let start = 0; start < items.length; start += batchSize) {
-    yield makeBatch(corpus, items.slice(start, start + batchSize));
+    yield makeBatch(corpus, items.slice(start, start + batchSize), pixelsOf);
   }
 }
 
-export function makeBatch(corpus: Corpus, items: readonly BatchItem[]): TrainBatch {
+export function makeBatch(corpus: Corpus, items: readonly BatchItem[], pixelsOf?: ItemPixels): TrainBatch {
   const imageBytes = corpus.imageSize * corpus.imageSize * 3;
   const seqLen = sequenceLength(corpus.idLength);
   const targetCount = items.reduce((n, it) => n + it.targetIds.length, 0);
   const images = new Uint8Array(items.length * imageBytes);
   const targets = new Int32Array(targetCount * seqLen);
   const targetImage = new Int32Array(targetCount);
+  const codes = idCodes(corpus);
   let t = 0;
   items.forEach((item, i) => {
-    images.set(imagePixels(corpus, item.row), i * imageBytes);
+    const pixels = imagePixels(corpus, item.row);
+    images.set(pixelsOf ? pixelsOf(item, pixels) : pixels, i * imageBytes);
     for (const id of item.targetIds) {
-      targets.set(encodeTarget(id, corpus.idLength), t * seqLen);
+      targets.set(encodeCode(codes[id], corpus.idLength), t * seqLen);
       targetImage[t] = i;
       t++;
     }

@@ -10,6 +10,7 @@
  * from one Rng whose state is in every checkpoint, so a resumed run reaches the same weights as
  * an uninterrupted one.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DsiConfig } from '../config/schema.ts';
 import { prepareCorpus, shortfallWarning } from '../data/corpus.ts';
@@ -27,7 +28,9 @@ import { createTracker } from '../track/tracker.ts';
 import { assertWritable, cacheRoot, checkpointsRoot, experimentsRoot } from '../runtime/paths.ts';
 import type { EpochMetrics, RunTracker } from '../track/types.ts';
 import type { Corpus, TrainerState } from '../types.ts';
-import { batchCount, batchesOf, indexingItems, retrievalItems, validationItems, type BatchItem } from './batches.ts';
+import { augmentImage, augmentOptionsOf, mixSeed } from './augment.ts';
+import { isConstant, learningRateAt } from './schedule.ts';
+import { batchCount, batchesOf, indexingItems, jointItems, retrievalItems, validationItems, type BatchItem, type ItemPixels } from './batches.ts';
 import { createEngine, type StepStats, type TrainingEngine } from './engine/engine.ts';
 import { addStats, emptyStats, meanStats } from './engine/stats.ts';
 import { initialTrainerState, isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from './phases.ts';
@@ -87,8 +90,9 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     log(`run: ${runName}, phase 2 from the indexing checkpoint of "${branchedFrom}" (${resumeFrom.trainer.indexingEpochsRun} epochs, exact-ID accuracy ${resumeFrom.trainer.indexingAccuracy?.toFixed(4)})`);
   } else if (resumeFrom) {
     if (resumeFrom.trainer.phase === 'done') {
-      log(`run "${runName}" has already finished both phases; nothing to resume`);
-      return { runName, backend, checkpointsDir: join(root, runName), experimentsDir: join(opts.experimentsDir ?? experimentsRoot(), runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: [] };
+      const dense = await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal);
+      if (!dense) log(`run "${runName}" has already finished both phases; nothing to resume`);
+      return { runName, backend, checkpointsDir: join(root, runName), experimentsDir: join(opts.experimentsDir ?? experimentsRoot(), runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: dense ? ['dense'] : [] };
     }
     log(`resuming run "${runName}" at ${resumeFrom.trainer.phase} epoch ${resumeFrom.trainer.epoch + 1} (step ${resumeFrom.trainer.step})`);
   } else {
@@ -109,7 +113,15 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     stopAfterEpochs: opts.stopAfterEpochs,
     log,
   });
+  if (result.completed && (await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal))) result.checkpointsWritten.push('dense');
   return { ...result, runName, backend, checkpointsDir: join(root, runName), experimentsDir: tracker.dir };
+}
+
+/** The dense baseline (train.dense_epochs > 0) once the DSI phases are done, unless the run has it already. */
+async function trainDenseIfWanted(config: DsiConfig, corpus: Corpus, runName: string, backend: string, root: string, log: Log, signal?: AbortSignal): Promise<boolean> {
+  if (config.train.dense_epochs === 0 || existsSync(join(root, runName, 'dense', 'checkpoint.json'))) return false;
+  const { trainDense } = await import('./dense.ts');
+  return (await trainDense({ config, corpus, runName, backend, checkpointsDir: root, log, signal })).completed;
 }
 
 export interface TrainRunOptions {
@@ -177,25 +189,41 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       await saveCheckpoint(opts.runName, kind, { config, corpusHash: corpus.hash, shape, backend: opts.backend, engine: engineState, trainer: state }, root);
       written.add(kind);
     };
+    // Augmented views are a function of (seed, the epoch's first step, row, view): see augment.ts.
+    const augment = augmentOptionsOf(train);
+    const epochPixels = (): ItemPixels | undefined => {
+      if (!augment) return undefined;
+      const epochKey = state.step;
+      return (item, pixels) => augmentImage(pixels, corpus.imageSize, mixSeed(train.seed, epochKey, item.row, item.view ?? 0), augment);
+    };
+    // Per-step rates when a warm-up or cosine schedule is set; otherwise the plain phase rate.
+    const stepRate = (base: number, phaseEpochs: number): StepRate | undefined => {
+      if (isConstant({ schedule: train.lr_schedule, warmupSteps: train.warmup_steps })) return undefined;
+      const s = { base, schedule: train.lr_schedule, warmupSteps: train.warmup_steps, phaseEpochs };
+      const [step, epoch] = [state.step, state.epoch];
+      return (i, steps) => learningRateAt(s, step + i, epoch + i / Math.max(1, steps));
+    };
     const stopRequested = () => opts.signal?.aborted || (opts.stopAfterEpochs !== undefined && epochsThisCall >= opts.stopAfterEpochs);
     const result = (completed: boolean): TrainRunResult => ({ state, completed, epochsThisCall, checkpointsWritten: [...written] });
 
-    // Phase 1: indexing.
+    // Phase 1: indexing (under schedule=joint, the indexing-only warm-up).
+    const joint = train.schedule === 'joint';
+    const indexingEpochs = joint ? Math.min(train.joint_warmup_epochs, train.indexing_epochs) : train.indexing_epochs;
     while (state.phase === 'indexing') {
       if (stopRequested()) return (endBar(false), result(false));
       let row: EpochMetrics | null = null;
-      if (state.epoch < train.indexing_epochs) {
-        const items = indexingItems(corpus, rng);
-        const progress = phaseBar('indexing', train.indexing_epochs, items.length);
-        progress.status(`epoch ${state.epoch + 1}/${train.indexing_epochs}`);
-        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal);
+      if (state.epoch < indexingEpochs) {
+        const items = indexingItems(corpus, rng, train.indexing_views);
+        const progress = phaseBar('indexing', indexingEpochs, items.length);
+        progress.status(`${joint ? 'warm-up ' : ''}epoch ${state.epoch + 1}/${indexingEpochs}`);
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal, stepRate(train.learning_rate, indexingEpochs), epochPixels());
         if (!run) return (endBar(false), result(false));
-        row = finishEpoch(state, 'indexing', run, train.learning_rate);
+        row = finishEpoch(state, 'indexing', run, run.lastRate ?? train.learning_rate);
         state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, row.id_accuracy, train.early_stop_accuracy, train.early_stop_patience).streak;
         epochsThisCall++;
-        progress.line(epochLine(row, train.indexing_epochs), { terminal: false });
+        progress.line(epochLine(row, indexingEpochs), { terminal: false });
       }
-      const ended = state.epoch >= train.indexing_epochs || state.earlyStopStreak >= train.early_stop_patience;
+      const ended = state.epoch >= indexingEpochs || state.earlyStopStreak >= train.early_stop_patience;
       if (ended) {
         endBar(true);
         await endIndexing(engine, corpus, state, train.batch_size, log);
@@ -206,7 +234,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       if (ended) await tracker.endPhase('indexing');
     }
 
-    // Phase 2: retrieval fine-tuning on train queries, model selection on val queries.
+    // Phase 2: retrieval fine-tuning on train queries (joint: mixed with indexing), model selection on val queries.
     const cap = train.max_targets_per_query;
     const retrievalRate = train.retrieval_learning_rate ?? train.learning_rate;
     const valItems = validationItems(corpus, cap, train.seed);
@@ -221,12 +249,14 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     while (state.phase === 'retrieval') {
       if (stopRequested()) return (endBar(false), result(false));
       if (state.epoch < train.retrieval_epochs) {
-        const items = retrievalItems(corpus, cap, rng, train.index_replay);
+        const items = joint
+          ? jointItems(corpus, cap, rng, train.indexing_views, train.joint_ratio)
+          : retrievalItems(corpus, cap, rng, train.index_replay);
         const progress = phaseBar('retrieval', train.retrieval_epochs, items.length);
-        progress.status(`epoch ${state.epoch + 1}/${train.retrieval_epochs}`);
-        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal, retrievalRate);
+        progress.status(`${joint ? 'joint ' : ''}epoch ${state.epoch + 1}/${train.retrieval_epochs}`);
+        const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal, stepRate(retrievalRate, train.retrieval_epochs) ?? retrievalRate, epochPixels());
         if (!run) return (endBar(false), result(false));
-        const row = finishEpoch(state, 'retrieval', run, retrievalRate);
+        const row = finishEpoch(state, 'retrieval', run, run.lastRate ?? retrievalRate);
         const val = await validate(engine, corpus, valItems, train.batch_size, state);
         if (val) Object.assign(row, val);
         epochsThisCall++;
@@ -330,7 +360,12 @@ async function endIndexing(engine: TrainingEngine, corpus: Corpus, state: Traine
   state.earlyStopStreak = 0;
 }
 
+/** The learning rate of step `i` (0-based) of an epoch of `steps` steps. */
+export type StepRate = (i: number, steps: number) => number;
+
 export interface EpochRun {
+  /** The rate of the epoch's last step when a StepRate drove it. */
+  lastRate?: number;
   stats: StepStats;
   steps: number;
   seconds: number;
@@ -350,22 +385,26 @@ export async function trainEpoch(
   rng: Rng,
   bar: Progress,
   signal?: AbortSignal,
-  learningRate?: number,
+  learningRate?: number | StepRate,
+  pixelsOf?: ItemPixels,
 ): Promise<EpochRun | null> {
   const started = performance.now();
   const stats = emptyStats();
+  const stepsInEpoch = batchCount(items, batchSize);
+  let lastRate: number | undefined;
   let steps = 0;
-  for (const batch of batchesOf(corpus, items, batchSize)) {
+  for (const batch of batchesOf(corpus, items, batchSize, pixelsOf)) {
     if (signal?.aborted) return null;
     // Drawn per step from the checkpointed stream, so dropout masks repeat exactly on resume.
     const seed = rng.seed();
-    addStats(stats, await engine.trainStep(batch, seed, learningRate));
+    const rate = typeof learningRate === 'function' ? (lastRate = learningRate(steps, stepsInEpoch)) : learningRate;
+    addStats(stats, await engine.trainStep(batch, seed, rate));
     steps++;
     const m = meanStats(stats);
     bar.tick(batch.imageCount, { loss: m.loss.toFixed(4), tok: m.tokenAccuracy.toFixed(3), id: m.idAccuracy.toFixed(3) });
   }
   if (signal?.aborted) return null;
-  return { stats, steps, seconds: (performance.now() - started) / 1000, images: items.length };
+  return { stats, steps, seconds: (performance.now() - started) / 1000, images: items.length, lastRate };
 }
 
 /** Forward-only pass (validation loss, or exact-ID accuracy of the indexed images). */

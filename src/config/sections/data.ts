@@ -22,8 +22,12 @@ export const dataSection = z.strictObject({
     .describe('Per class, this fraction of images become queries; the first (1 - fraction) are indexed'),
   query_split: z.tuple([z.number().min(0), z.number().min(0), z.number().min(0)]).default([0.8, 0.1, 0.1])
     .describe('Query images split into [train, val, test] fractions (seeded, stratified by class)'),
-  id_scheme: z.enum(['clustered', 'random']).default('clustered')
-    .describe('clustered: consecutive IDs per class; random: IDs shuffled with data.seed'),
+  id_scheme: z.enum(['clustered', 'random', 'hierarchical', 'semantic']).default('clustered')
+    .describe('clustered: consecutive IDs per class; random: IDs shuffled with data.seed; hierarchical: fixed-length codes, leading digit(s) = class (or group of 10 classes), then the image within it, zero-padded; semantic: fixed-length codes from hierarchical k-means over colour/layout/gradient histograms of the indexed images (DSI semantic IDs)'),
+  semantic_k: z.number().int().min(2).max(10).default(10)
+    .describe('data.id_scheme=semantic: clusters per level of the hierarchical k-means (one digit per level)'),
+  semantic_leaf_size: z.number().int().min(1).default(10)
+    .describe('data.id_scheme=semantic: a cluster of at most this many images is a leaf (its images numbered within it)'),
   image_size: z.number().int().min(8).max(1024).default(160)
     .describe('Side in pixels of the square images stored in the cache (must be a multiple of model.patch_size)'),
   aspect_tolerance: z.number().min(0).max(1).default(0.1)

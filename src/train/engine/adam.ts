@@ -1,6 +1,9 @@
 /**
  * Adam (Kingma & Ba) with bias correction, written out so its moments are plain named arrays
- * in EngineState: resuming from a checkpoint continues bit-for-bit.
+ * in EngineState: resuming from a checkpoint continues bit-for-bit. Options (off by default, the
+ * reference): AdamW's decoupled weight decay (Loshchilov & Hutter 2019) on matrices only (biases,
+ * LayerNorm gains and 1-d parameters are not decayed, as in DeiT/timm), and clipping of the
+ * gradients' global L2 norm before the update.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedArray } from '../../types.ts';
@@ -8,6 +11,13 @@ import type { NamedArray } from '../../types.ts';
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPSILON = 1e-8;
+
+export interface AdamOptions {
+  /** Decoupled weight decay per unit learning rate (AdamW); 0 = Adam. */
+  weightDecay?: number;
+  /** Clip the global gradient norm to this; 0 = no clipping. */
+  clipNorm?: number;
+}
 
 export class Adam {
   private readonly m = new Map<string, tf.Variable>();
@@ -17,6 +27,7 @@ export class Adam {
   constructor(
     private readonly variables: ReadonlyMap<string, tf.Variable>,
     private readonly learningRate: number,
+    private readonly options: AdamOptions = {},
   ) {
     for (const [name, variable] of variables) {
       this.m.set(name, tf.variable(tf.zerosLike(variable), false));
@@ -29,17 +40,30 @@ export class Adam {
     this.step++;
     const t = this.step;
     const stepSize = (learningRate * Math.sqrt(1 - BETA2 ** t)) / (1 - BETA1 ** t);
+    const weightDecay = this.options.weightDecay ?? 0;
+    const clipNorm = this.options.clipNorm ?? 0;
     tf.tidy(() => {
+      let scale: tf.Scalar | null = null;
+      if (clipNorm > 0) {
+        const squares = [...this.variables.keys()].flatMap((name) => {
+          const g = grads.get(name);
+          return g ? [tf.sum(tf.square(g))] : [];
+        });
+        const norm = tf.sqrt(tf.addN(squares));
+        scale = tf.minimum(tf.scalar(1), tf.div(clipNorm, tf.add(norm, 1e-6))) as tf.Scalar;
+      }
       for (const [name, variable] of this.variables) {
-        const g = grads.get(name);
-        if (!g) continue;
+        const raw = grads.get(name);
+        if (!raw) continue;
+        const g = scale ? tf.mul(raw, scale) : raw;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         const mNew = tf.add(tf.mul(m, BETA1), tf.mul(g, 1 - BETA1));
         const vNew = tf.add(tf.mul(v, BETA2), tf.mul(tf.square(g), 1 - BETA2));
         m.assign(mNew);
         v.assign(vNew);
-        variable.assign(tf.sub(variable, tf.mul(tf.div(mNew, tf.add(tf.sqrt(vNew), EPSILON)), stepSize)));
+        const decayed = weightDecay > 0 && variable.rank >= 2 ? tf.mul(variable, 1 - learningRate * weightDecay) : variable;
+        variable.assign(tf.sub(decayed, tf.mul(tf.div(mNew, tf.add(tf.sqrt(vNew), EPSILON)), stepSize)));
       }
     });
   }

@@ -17,8 +17,9 @@ export class Learner {
   ) {}
 
   static create(opts: EngineOptions): Learner {
-    const replica = Replica.create(opts.model, opts.shape, opts.train.seed);
-    return new Learner(replica, new Adam(replica.model.variables, opts.train.learning_rate));
+    const t = opts.train;
+    const replica = Replica.create(opts.model, opts.shape, t.seed, t.label_smoothing);
+    return new Learner(replica, new Adam(replica.model.variables, t.learning_rate, { weightDecay: t.weight_decay, clipNorm: t.grad_clip_norm }));
   }
 
   get variables(): ReadonlyMap<string, tf.Variable> {

@@ -71,10 +71,11 @@ async function readStats(lossSum: tf.Scalar, counts: tf.Tensor1D): Promise<StepS
 }
 
 export class Replica {
-  constructor(readonly model: DsiModel) {}
+  /** `labelSmoothing` applies to training gradients only; evaluation is plain cross-entropy. */
+  constructor(readonly model: DsiModel, private readonly labelSmoothing = 0) {}
 
-  static create(config: ModelConfig, shape: ModelShape, seed: number): Replica {
-    return new Replica(createDsiModel(config, shape, seed));
+  static create(config: ModelConfig, shape: ModelShape, seed: number, labelSmoothing = 0): Replica {
+    return new Replica(createDsiModel(config, shape, seed), labelSmoothing);
   }
 
   /**
@@ -88,7 +89,7 @@ export class Replica {
     let counts: tf.Tensor1D | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const logits = this.model.forward(t.images, t.decoderInput, t.memoryIndex, { training: true, seed });
-      const out = tokenCrossEntropy(logits, t.targets);
+      const out = tokenCrossEntropy(logits, t.targets, this.labelSmoothing);
       lossSum = tf.keep(out.lossSum);
       counts = tf.keep(out.counts);
       return tf.div(out.lossSum, Math.max(1, normaliser)) as tf.Scalar;

@@ -1,0 +1,63 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { runEvaluation } from '../src/eval/evaluate.ts';
+import { runSearch } from '../src/eval/search.ts';
+import { initBackend } from '../src/runtime/backend.ts';
+import { launchTraining } from '../src/train/train.ts';
+import { supervisedContrastiveLoss } from '../src/train/dense.ts';
+import { copyImageFolder } from './data-fixtures.ts';
+import { IMAGENETTE, tempDir } from './train-fixtures.ts';
+
+process.env.DSI_NO_PROGRESS = '1';
+const dirs = tempDir('dense');
+after(() => dirs.cleanup());
+const roots = { checkpointsDir: join(dirs.path, 'checkpoints'), cacheRoot: join(dirs.path, 'cache'), experimentsDir: join(dirs.path, 'experiments') };
+const quiet = () => {};
+
+test('supervised contrastive loss: low when same-class images align, high when they do not', async () => {
+  await initBackend('wasm');
+  const positives = tf.tensor2d([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]]);
+  const aligned = tf.tensor2d([[1, 0], [1, 0], [0, 1], [0, 1]]);
+  const crossed = tf.tensor2d([[1, 0], [0, 1], [1, 0], [0, 1]]);
+  const good = (await supervisedContrastiveLoss(aligned, positives, 0.1).data())[0];
+  const bad = (await supervisedContrastiveLoss(crossed, positives, 0.1).data())[0];
+  assert.ok(good < 0.01 && bad > 5, `aligned ${good}, crossed ${bad}`);
+});
+
+test('the dense dual encoder ranks same-class images of data/samples above chance: a row in dsi eval, and dsi search --model dense; --queries DIR works with hierarchical IDs', async () => {
+  const overrides = [
+    'data.source=folder', `data.root=${IMAGENETTE}`, 'data.num_images=400', 'data.min_images_per_class=40', 'data.image_size=32',
+    'model.patch_size=8', 'model.embed_dim=32', 'model.ffn_dim=64', 'model.num_heads=4', 'model.encoder_layers=1', 'model.decoder_layers=1',
+    'train.indexing_epochs=1', 'train.retrieval_epochs=0', 'train.dense_epochs=4', 'train.batch_size=32', 'train.learning_rate=0.002',
+    'train.workers=1', 'tracking.wandb=disabled', 'data.id_scheme=hierarchical',
+  ];
+  const trained = await launchTraining({ overrides, run: 'dense', backend: 'wasm', ...roots, log: quiet });
+  assert.ok(trained.checkpointsWritten.includes('dense'));
+  assert.ok(existsSync(join(roots.checkpointsDir, 'dense', 'dense', 'checkpoint.json')));
+
+  const { report } = await runEvaluation({ run: 'dense', protocol: 'full', skipBovw: true, backend: 'wasm', ...roots, log: quiet });
+  const dense = report.models.find((m) => m.kind === 'dense')!;
+  assert.ok(dense, 'a dense row');
+  assert.equal(dense.ia, null, 'no IA: the dense model has no IDs');
+  assert.equal(dense.fullAllQueries, null, 'trained on queries: scored on the test split only');
+  // 10 classes, 10 indexed images each: a random ranking has P@10 = 0.1.
+  assert.ok(dense.full!.precision.mean > 0.15, `dense P@10 ${dense.full!.precision.mean}`);
+
+  // Out-of-corpus queries (--queries DIR: classes by folder name) through the hierarchical trie and the dense index.
+  const outside = join(dirs.path, 'outside');
+  await copyImageFolder(outside, { n01440764: 2, n02102040: 2 });
+  const ooc = await runEvaluation({ run: 'dense', protocol: 'full', skipBovw: true, backend: 'wasm', queriesDir: outside, ...roots, log: quiet });
+  assert.deepEqual(ooc.report.models.map((m) => m.kind), ['zero-shot', 'dense']);
+  assert.equal(ooc.report.corpus.idScheme, 'hierarchical');
+  assert.match(ooc.markdown, /ViT DSI zero-shot \| 400 \| hierarchical/);
+  for (const m of ooc.report.models) assert.equal(m.full!.queries, 4);
+
+  const search = await runSearch({ run: 'dense', model: 'dense', k: 5, images: [join(IMAGENETTE, 'n01440764', 'ILSVRC2012_val_00000293.jpg')], ...roots, backend: 'wasm', log: quiet });
+  assert.equal(search.queries[0].hits.length, 5);
+  assert.match(search.text, /Dense dual encoder/);
+  const scores = search.queries[0].hits.map((h) => h.score);
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'cosine scores, best first');
+});
