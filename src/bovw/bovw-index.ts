@@ -4,12 +4,12 @@ import { imagePixels } from '../data/types.ts';
 import type { RankedList } from '../types.ts';
 import { UserError } from '../runtime/errors.ts';
 import { progressBar } from '../runtime/progress.ts';
-import { assignNearest, rowNorms2 } from './assign.ts';
+import { assignNearest, rowNorms2 } from '../cluster/assign.ts';
 import { inverseDocumentFrequency, rootSift, unitRows, weightHistogram, wordCounts } from './histograms.ts';
 import { rankByCosine } from './rank.ts';
 import { DESCRIPTOR_SIZE, describeImage, loadFastDescriber, type DescribeFn, type SiftFeatures } from './sift/sift.ts';
 import { bovwDir, readBovw, STORE_FORMAT, writeBovw, type BovwArrays, type BovwBuildStats } from './store.ts';
-import { kmeans, sampleRows } from './vocabulary.ts';
+import { kmeans, sampleRows } from '../cluster/kmeans.ts';
 
 export { describeImage, type SiftFeatures } from './sift/sift.ts';
 export type { BovwBuildStats } from './store.ts';

@@ -9,8 +9,8 @@
  * The embedding is cheap and deterministic (no model needed before training): a colour histogram,
  * a coarse colour layout and a gradient-orientation histogram of each image, each block L2-normalised.
  */
-import { kmeans } from '../bovw/vocabulary.ts';
-import { assignNearest } from '../bovw/assign.ts';
+import { kmeans } from '../cluster/kmeans.ts';
+import { assignNearest } from '../cluster/assign.ts';
 import { paddedWidth, zeroPad } from './ids.ts';
 
 export interface SemanticIdOptions {

@@ -2,7 +2,9 @@ import { Rng } from '../runtime/rng.ts';
 import { assignNearest, rowNorms2 } from './assign.ts';
 
 /**
- * The visual vocabulary: k-means centroids of SIFT descriptors (k-means++ seeding, Lloyd iterations).
+ * Seeded k-means (k-means++ seeding, Lloyd iterations) over typed arrays: the BoVW visual vocabulary
+ * (centroids of SIFT descriptors) and the semantic IDs' hierarchical clustering both use it, so it
+ * sits before both stages.
  *
  * Why not ml-kmeans (the planned library): measured here on 128-d data, its k-means++ initialisation
  * took 44 s for 5,000 points and 154 s for 20,000 (K=200; it copies a row per distance), and each
