@@ -21,7 +21,7 @@ import type { Corpus } from '../types.ts';
 import { indexingAccuracyAtK } from './metrics.ts';
 import { fullProtocol, referenceProtocol } from './protocols.ts';
 import { corpusQueries, folderQueries, indexedQueries, type QuerySet } from './queries.ts';
-import { bovwRanker, denseRanker, vitRanker, type Ranker } from './rankers.ts';
+import { bovwRanker, trainedModelRankers, type Ranker } from './rankers.ts';
 import { renderMarkdown } from './report.ts';
 import type { EvalReport, EvaluatedCheckpoint, ModelReport, RankedQuery } from './types.ts';
 import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
@@ -78,9 +78,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
       notes.push(`no BoVW row: ${e.message}`);
     }
   }
-  rankers.push(vitRanker('zero-shot', opened.indexing, corpus, config.decode));
-  if (opened.retrieval) rankers.push(vitRanker('fine-tuned', opened.retrieval, corpus, config.decode));
-  if (opened.dense) rankers.push(denseRanker(opened.dense, corpus, config.decode.batch_size));
+  rankers.push(...trainedModelRankers(opened, corpus, config.decode));
 
   notes.push(...chanceNotes(queries, corpus.indexedRows.length, config.eval.map_k, config.eval.recall_k));
   const models: ModelReport[] = [];

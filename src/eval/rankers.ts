@@ -53,6 +53,22 @@ export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoi
 }
 
 /**
+ * A run's trained models as rankers, in table order: zero-shot (the indexing checkpoint),
+ * fine-tuned (when phase 2 ran), the dense dual encoder (when trained). `dsi eval` and `dsi serve`
+ * show the same rows from this one list.
+ */
+export function trainedModelRankers(
+  run: { indexing: LoadedCheckpoint; retrieval: LoadedCheckpoint | null; dense: LoadedCheckpoint | null },
+  corpus: Corpus,
+  decode: DecodeConfig,
+): Ranker[] {
+  const rankers = [vitRanker('zero-shot', run.indexing, corpus, decode)];
+  if (run.retrieval) rankers.push(vitRanker('fine-tuned', run.retrieval, corpus, decode));
+  if (run.dense) rankers.push(denseRanker(run.dense, corpus, decode.batch_size));
+  return rankers;
+}
+
+/**
  * The dense dual encoder (src/train/dense.ts) as a ranker: cosine similarity between the query's
  * embedding and every indexed image's, embedded once.
  */

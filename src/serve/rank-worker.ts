@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bovwRanker, vitRanker, type Ranker } from '../eval/rankers.ts';
+import { bovwRanker, trainedModelRankers, type Ranker } from '../eval/rankers.ts';
 import type { QuerySet } from '../eval/queries.ts';
 import { openRun } from '../runs/open.ts';
 import type { RankWorkerData, OpenedInfo, RankRequest } from './protocol.ts';
@@ -21,8 +21,7 @@ async function open(): Promise<OpenedInfo> {
   const list: Ranker[] = [];
   const bovw = await bovwRanker(corpus, config.bovw);
   if (bovw) list.push(bovw);
-  list.push(vitRanker('zero-shot', run.indexing, corpus, config.decode));
-  if (run.retrieval) list.push(vitRanker('fine-tuned', run.retrieval, corpus, config.decode));
+  list.push(...trainedModelRankers(run, corpus, config.decode));
   rankers = new Map(list.map((r) => [r.kind, r]));
   const notes = [...run.notes];
   if (!bovw) notes.push('no BoVW index for this corpus: `dsi bovw --config <the run\'s config>` builds it');
