@@ -146,6 +146,8 @@ describe('dsi serve: the JSON API', () => {
     const r = (await get(`/api/runs/alpha/results?key=row:${row.row}&k=5`)).json();
     assert.equal(r.query.key, `row:${row.row}`);
     assert.deepEqual(r.query.classes, row.classes);
+    // WordNet-ID classes are shown by their human names (data/samples is Imagenette).
+    assert.ok(r.query.class_names.every((n: string) => !/^n\d{8}$/.test(n)), `display names ${r.query.class_names}`);
     // The rankers `dsi eval` and `dsi search` use, on the same query, give the same lists.
     const opened = await openRun({ run: 'alpha', checkpointsDir: roots.checkpointsDir, cacheRoot: roots.cacheRoot, backend: 'wasm', log: () => {} });
     const set = corpusQueries(opened.corpus, [row], 'one');
@@ -162,6 +164,7 @@ describe('dsi serve: the JSON API', () => {
         const record = corpus.records[corpus.indexedRows[hit.id]];
         assert.equal(hit.row, record.row);
         assert.deepEqual(hit.classes, record.classes);
+        assert.equal(hit.class_names.length, record.classes.length);
         assert.equal(hit.relevant, row.relevantIds.includes(hit.id));
       }
       assert.equal(model.ap, averagePrecisionAtK(expected.ids, relevanceOf(row.relevantIds), 5));

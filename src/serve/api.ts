@@ -12,6 +12,7 @@
  *   GET  /api/compare/curves.svg?runs=A,B        overlaid training curves
  */
 import sharp from 'sharp';
+import { displayNameOf } from '../data/types.ts';
 import type { ModelKind } from '../eval/types.ts';
 import { UserError } from '../runtime/errors.ts';
 import { compare, compareCurves, evaluatedFolder, listRuns, NotFound, plotFile, runDetail, storedRun, type StoreRoots } from './catalog.ts';
@@ -106,6 +107,7 @@ export class Api {
       key: e.key,
       label: e.label,
       classes: e.classes,
+      class_names: e.classes.map((c) => displayNameOf(session.corpus, c)),
       split: e.split,
       relevant: e.relevant.length,
       ap: Object.fromEntries(session.models.map((m) => {
@@ -145,7 +147,7 @@ export class Api {
           const [list] = await session.rank(m.kind, [entry], k, 'interactive');
           const hits = list.ids.map((id, i) => {
             const record = corpus.records[corpus.indexedRows[id]];
-            return { rank: i + 1, id, row: record.row, score: list.scores[i], classes: record.classes, source: record.source, relevant: known ? relevant.has(id) : null };
+            return { rank: i + 1, id, row: record.row, score: list.scores[i], classes: record.classes, class_names: record.classes.map((c) => displayNameOf(corpus, c)), source: record.source, relevant: known ? relevant.has(id) : null };
           });
           return { ...m, ...session.scores(entry, list, k), hits };
         } catch (e) {
@@ -156,7 +158,7 @@ export class Api {
     return {
       run: session.run,
       k,
-      query: { key: entry.key, label: entry.label, classes: entry.classes, split: entry.split, relevant: entry.relevant.length },
+      query: { key: entry.key, label: entry.label, classes: entry.classes, class_names: entry.classes.map((c) => displayNameOf(corpus, c)), split: entry.split, relevant: entry.relevant.length },
       models,
     };
   }

@@ -195,7 +195,7 @@ async function queriesView(gen, name, params) {
     const ap = sort ? q.ap[sort] : undefined;
     return h('button', {
       class: `qthumb${q.key === selected ? ' selected' : ''}`,
-      title: `${q.key} · ${q.classes.join(', ') || 'class unknown'} · ${q.split}${ap !== undefined ? ` · AP@${data.k} ${fmt(ap)}` : ''}`,
+      title: `${q.key} · ${(q.class_names ?? q.classes).join(', ') || 'class unknown'} · ${q.split}${ap !== undefined ? ` · AP@${data.k} ${fmt(ap)}` : ''}`,
       dataset: { key: q.key },
       onclick: () => go({ q: q.key }),
     }, h('img', { src: `/api/runs/${enc(name)}/image?key=${enc(q.key)}`, alt: q.key, loading: 'lazy' }), ap !== undefined ? h('span', { class: 'ap' }, fmt(ap, 2)) : null);
@@ -250,7 +250,7 @@ async function showResults(gen, run, key, k, target) {
       h('img', { src: img(r.query.key), alt: 'query' }),
       h('div', {},
         h('div', {}, h('strong', {}, 'query '), r.query.key, ' · ', r.query.split),
-        h('div', {}, known ? `class ${r.query.classes.join(', ')} · ${r.query.relevant} relevant indexed images` : 'class unknown: no relevance marked'),
+        h('div', {}, known ? `class ${(r.query.class_names ?? r.query.classes).join(', ')} · ${r.query.relevant} relevant indexed images` : 'class unknown: no relevance marked'),
         r.query.label !== 'upload' ? h('div', { class: 'muted' }, shortSource(r.query.label)) : null,
         known ? h('div', { class: 'legend muted' }, h('span', { class: 'ok' }), 'same class', h('span', { class: 'bad' }), 'other class') : null,
       )),
@@ -265,7 +265,7 @@ async function showResults(gen, run, key, k, target) {
         h('div', { class: 'caption' },
           h('div', {}, h('strong', {}, `#${t.rank}`), ` ID ${t.id}`),
           h('div', { class: 'muted' }, `score ${fmt(t.score, 3)}`),
-          h('div', { class: 'muted' }, t.classes.join(', '))),
+          h('div', { class: 'muted' }, (t.class_names ?? t.classes).join(', '))),
       ))),
     ))),
   );
