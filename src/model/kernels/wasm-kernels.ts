@@ -26,6 +26,12 @@ type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 
 let installed = false;
 
+/** Swaps tfjs-backend-wasm's kernel `kernelName` for ours (registering twice under one name throws). */
+function replaceWasmKernel(kernelName: string, kernelFunc: tf.KernelFunc): void {
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+}
+
 /** Register these kernels on the wasm backend (once per thread; no-op on other backends). */
 export function installWasmKernels(): void {
   if (installed || tf.getBackend() !== 'wasm') return;
@@ -62,85 +68,60 @@ export function installWasmKernels(): void {
     return out;
   };
 
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Identity',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const x = (inputs as unknown as { x: TensorInfo }).x;
-      (backend as unknown as WasmBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as never;
-    },
+  replaceWasmKernel('Identity', ({ inputs, backend }) => {
+    const x = (inputs as unknown as { x: TensorInfo }).x;
+    (backend as unknown as WasmBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as never;
   });
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Slice',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const x = (inputs as unknown as { x: TensorInfo }).x;
-      const { begin, size } = attrs as unknown as { begin: number | number[]; size: number | number[] };
-      const [b, s] = tf.slice_util.parseSliceParams(x as never, begin, size);
-      return slice(x, b, s, backend as unknown as WasmBackend) as never;
-    },
+  replaceWasmKernel('Slice', ({ inputs, attrs, backend }) => {
+    const x = (inputs as unknown as { x: TensorInfo }).x;
+    const { begin, size } = attrs as unknown as { begin: number | number[]; size: number | number[] };
+    const [b, s] = tf.slice_util.parseSliceParams(x as never, begin, size);
+    return slice(x, b, s, backend as unknown as WasmBackend) as never;
   });
   const originalGather = tf.getKernel('GatherV2', 'wasm')!.kernelFunc;
-  tf.unregisterKernel('GatherV2', 'wasm');
-  tf.registerKernel({
-    kernelName: 'GatherV2',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { x, indices } = args.inputs as unknown as { x: TensorInfo; indices: TensorInfo };
-      const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
-      if (x.shape.length !== 2 || axis !== 0 || batchDims || indices.shape.length !== 1 || x.dtype === 'string') return originalGather(args);
-      const backend = args.backend as unknown as WasmBackend;
-      const [rows, c] = x.shape;
-      const out = backend.makeOutput([indices.shape[0], c], x.dtype);
-      const xVals = backend.typedArrayFromHeap(x);
-      const index = backend.typedArrayFromHeap(indices);
-      const outVals = backend.typedArrayFromHeap(out);
-      for (let r = 0; r < index.length; r++) {
-        const i = index[r];
-        if (!(i >= 0 && i < rows)) throw new Error(`GatherV2: the index value ${i} is not in [0, ${rows - 1}]`);
-        outVals.set(xVals.subarray(i * c, (i + 1) * c), r * c);
-      }
-      return out as never;
-    },
+  replaceWasmKernel('GatherV2', (args) => {
+    const { x, indices } = args.inputs as unknown as { x: TensorInfo; indices: TensorInfo };
+    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+    if (x.shape.length !== 2 || axis !== 0 || batchDims || indices.shape.length !== 1 || x.dtype === 'string') return originalGather(args);
+    const backend = args.backend as unknown as WasmBackend;
+    const [rows, c] = x.shape;
+    const out = backend.makeOutput([indices.shape[0], c], x.dtype);
+    const xVals = backend.typedArrayFromHeap(x);
+    const index = backend.typedArrayFromHeap(indices);
+    const outVals = backend.typedArrayFromHeap(out);
+    for (let r = 0; r < index.length; r++) {
+      const i = index[r];
+      if (!(i >= 0 && i < rows)) throw new Error(`GatherV2: the index value ${i} is not in [0, ${rows - 1}]`);
+      outVals.set(xVals.subarray(i * c, (i + 1) * c), r * c);
+    }
+    return out as never;
   });
-  tf.unregisterKernel('Unpack', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Unpack',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const x = (inputs as unknown as { value: TensorInfo }).value;
-      const axis = tf.util.parseAxisParam((attrs as unknown as { axis: number }).axis, x.shape)[0];
-      const outShape = x.shape.filter((_, i) => i !== axis);
-      const size = [...x.shape];
-      size[axis] = 1;
-      return Array.from({ length: x.shape[axis] }, (_, i) => {
-        const begin = new Array(x.shape.length).fill(0);
-        begin[axis] = i;
-        const out = slice(x, begin, size, backend as unknown as WasmBackend);
-        return { ...out, shape: outShape };
-      }) as never;
-    },
-  });
-  tf.unregisterKernel('SplitV', 'wasm');
-  tf.registerKernel({
-    kernelName: 'SplitV',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const x = (inputs as unknown as { x: TensorInfo }).x;
-      const { numOrSizeSplits, axis } = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
-      const a = tf.util.parseAxisParam(axis, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as never, numOrSizeSplits, a);
+  replaceWasmKernel('Unpack', ({ inputs, attrs, backend }) => {
+    const x = (inputs as unknown as { value: TensorInfo }).value;
+    const axis = tf.util.parseAxisParam((attrs as unknown as { axis: number }).axis, x.shape)[0];
+    const outShape = x.shape.filter((_, i) => i !== axis);
+    const size = [...x.shape];
+    size[axis] = 1;
+    return Array.from({ length: x.shape[axis] }, (_, i) => {
       const begin = new Array(x.shape.length).fill(0);
-      return sizes.map((n) => {
-        const size = [...x.shape];
-        size[a] = n;
-        const out = slice(x, [...begin], size, backend as unknown as WasmBackend);
-        begin[a] += n;
-        return out;
-      }) as never;
-    },
+      begin[axis] = i;
+      const out = slice(x, begin, size, backend as unknown as WasmBackend);
+      return { ...out, shape: outShape };
+    }) as never;
+  });
+  replaceWasmKernel('SplitV', ({ inputs, attrs, backend }) => {
+    const x = (inputs as unknown as { x: TensorInfo }).x;
+    const { numOrSizeSplits, axis } = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const a = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as never, numOrSizeSplits, a);
+    const begin = new Array(x.shape.length).fill(0);
+    return sizes.map((n) => {
+      const size = [...x.shape];
+      size[a] = n;
+      const out = slice(x, [...begin], size, backend as unknown as WasmBackend);
+      begin[a] += n;
+      return out;
+    }) as never;
   });
 }
