@@ -29,7 +29,7 @@ test('supervised contrastive loss: low when same-class images align, high when t
 
 test('the dense dual encoder ranks same-class images of data/samples above chance: a row in dsi eval, and dsi search --model dense; --queries DIR works with hierarchical IDs', async () => {
   const overrides = [
-    'data.source=folder', `data.root=${IMAGENETTE}`, 'data.num_images=400', 'data.min_images_per_class=40', 'data.image_size=32',
+    'data.source=folder', `data.root=${IMAGENETTE}`, 'data.num_images=380', 'data.min_images_per_class=38', 'data.image_size=32',
     'model.patch_size=8', 'model.embed_dim=32', 'model.ffn_dim=64', 'model.num_heads=4', 'model.encoder_layers=1', 'model.decoder_layers=1',
     'train.indexing_epochs=1', 'train.retrieval_epochs=0', 'train.dense_epochs=4', 'train.batch_size=32', 'train.learning_rate=0.002',
     'train.workers=1', 'tracking.wandb=disabled', 'data.id_scheme=hierarchical',
@@ -46,14 +46,16 @@ test('the dense dual encoder ranks same-class images of data/samples above chanc
   // 10 classes, 10 indexed images each: a random ranking has P@10 = 0.1.
   assert.ok(dense.full!.precision.mean > 0.15, `dense P@10 ${dense.full!.precision.mean}`);
 
-  // Out-of-corpus queries (--queries DIR: classes by folder name) through the hierarchical trie and the dense index.
+  // Out-of-corpus queries (--queries DIR: classes by folder name) through the hierarchical trie and
+  // the dense index. The corpus took 38 of each class's 40 photos: copies of all 40 leave 2 per class.
   const outside = join(dirs.path, 'outside');
-  await copyImageFolder(outside, { n01440764: 2, n02102040: 2 });
+  await copyImageFolder(outside, { n01440764: 40, n02102040: 40 });
   const ooc = await runEvaluation({ run: 'dense', protocol: 'full', skipBovw: true, backend: 'wasm', queriesDir: outside, ...roots, log: quiet });
   assert.deepEqual(ooc.report.models.map((m) => m.kind), ['zero-shot', 'dense']);
   assert.equal(ooc.report.corpus.idScheme, 'hierarchical');
-  assert.match(ooc.markdown, /ViT DSI zero-shot \| 400 \| hierarchical/);
+  assert.match(ooc.markdown, /ViT DSI zero-shot \| 380 \| hierarchical/);
   for (const m of ooc.report.models) assert.equal(m.full!.queries, 4);
+  assert.equal(ooc.report.querySet.inCorpus, 76, 'the corpus\'s own photos are recognised by their pixels and left out');
 
   const search = await runSearch({ run: 'dense', model: 'dense', k: 5, images: [join(IMAGENETTE, 'n01440764', 'ILSVRC2012_val_00000293.jpg')], ...roots, backend: 'wasm', log: quiet });
   assert.equal(search.queries[0].hits.length, 5);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,6 +46,8 @@ async function writePlan(dir: string): Promise<string> {
       '  - name: tiny-random',
       '    config: quickstart.yaml',
       '    set: ["data.root=${SAMPLES}", data.id_scheme=random]',
+      '    queries: ${SAMPLES}',
+      '    queries_per_class: 2',
     ].join('\n'),
   );
   return plan;
@@ -72,6 +74,12 @@ test('plan: variables, defaults, row selection, the commands of each state', asy
     ]);
     assert.deepEqual(rowCommands(row, 'started')[0].args, ['train', '--resume', '--run', 'tiny-clustered']);
     assert.deepEqual(rowCommands(row, 'done'), []);
+    // Out-of-corpus queries are evaluated before eval.json, the file that marks a row done.
+    assert.deepEqual(rows[1].outOfCorpus, { dir: '/photos', perClass: 2 });
+    assert.deepEqual(rowCommands(rows[1], 'todo').slice(-2).map((s) => s.args), [
+      ['eval', '--run', 'tiny-random', '--protocol', 'full', '--queries', '/photos', '--queries-per-class', '2'],
+      ['eval', '--run', 'tiny-random', '--protocol', 'both'],
+    ]);
 
     // The shipped plan parses, and its configs exist (but for the dsi recipe's placeholder).
     const shipped = loadPlan(join(PROJECT_ROOT, 'configs', 'grid.yaml'), {}, {});
@@ -110,14 +118,18 @@ test('runner: an interrupted row resumes, a fresh row trains, a finished grid is
     const logB = await readFile(join(dirs.logs, 'tiny-random.log'), 'utf8');
     assert.match(logB, /dsi train --config quickstart.yaml --run tiny-random --set data.num_images=24/);
     const steps = (await readFile(join(dirs.logs, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(steps.map((s) => `${s.row}/${s.step}/${s.exit}`), ['tiny-clustered/train/0', 'tiny-clustered/eval/0', 'tiny-random/train/0', 'tiny-random/eval/0']);
+    assert.deepEqual(steps.map((s) => `${s.row}/${s.step}/${s.exit}`), ['tiny-clustered/train/0', 'tiny-clustered/eval/0', 'tiny-random/train/0', 'tiny-random/eval-out-of-corpus/0', 'tiny-random/eval/0']);
+    const ooc = (await readdir(join(experimentsDir, 'tiny-random'))).filter((f) => /^eval-queries-samples-2pc-[0-9a-f]{6}\.json$/.test(f));
+    assert.equal(ooc.length, 1, 'the out-of-corpus report is written beside eval.json');
+    const oocReport = JSON.parse(await readFile(join(experimentsDir, 'tiny-random', ooc[0]), 'utf8'));
+    assert.ok(oocReport.query_set.count > 0 && oocReport.query_set.in_corpus >= 0);
     const report = JSON.parse(await readFile(join(experimentsDir, 'tiny-random', 'eval.json'), 'utf8'));
     assert.equal(report.corpus.id_scheme, 'random');
 
     // Again: nothing to do, nothing started.
     const again = await runGrid(rows, { dirs, say: () => {} });
     assert.deepEqual(again.skipped, ['tiny-clustered', 'tiny-random']);
-    assert.equal((await readFile(join(dirs.logs, 'steps.jsonl'), 'utf8')).trim().split('\n').length, 4);
+    assert.equal((await readFile(join(dirs.logs, 'steps.jsonl'), 'utf8')).trim().split('\n').length, 5);
     assert.ok(!existsSync(join(dirs.logs, 'runner.pid')), 'the lock is released');
   } finally {
     process.env = saved;

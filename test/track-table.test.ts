@@ -93,7 +93,7 @@ test('the grid: grouped by dataset and DB size, one row per model, intervals, be
 
     const csv = runsTableText(dir, runs, 'csv').trim().split('\n');
     assert.equal(csv.length, 1 + table.rows.length);
-    assert.match(csv[0], /^dataset,db_size,model,kind,ids,run,queries,ms_per_query,IA@1,IA@1 low,IA@1 high,/);
+    assert.match(csv[0], /^dataset,db_size,model,kind,ids,run,queries,ooc_queries,ms_per_query,IA@1,IA@1 low,IA@1 high,/);
     assert.match(csv.find((l) => l.includes('nette-512-r') && l.includes('fine-tuned'))!, /,0\.5,0\.45,0\.55,/);
 
     const tex = runsTableText(dir, runs, 'tex');
@@ -111,6 +111,31 @@ test('a run without eval.json says how to make one', async () => {
   const dir = await store({});
   try {
     assert.throws(() => runsTableText(dir, ['nothing'], 'md'), /run nothing has no eval\.json.*dsi eval --run nothing --protocol both/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('out-of-corpus queries (dsi eval --queries DIR) appear as (OOC) columns beside the test split', async () => {
+  const dir = await store({ 'nette-512-c': report('nette-512-c', 'frgfm/imagenette', 512, 'clustered', 0.6) });
+  try {
+    const outside = report('nette-512-c', 'frgfm/imagenette', 512, 'clustered', 0.6);
+    const withOoc = (r: typeof outside, p: number, inCorpus?: number) => ({
+      ...r,
+      querySet: { source: 'folder train', count: 300, skipped: 0, ...(inCorpus === undefined ? {} : { inCorpus }) },
+      models: r.models.map((m) => ({ ...m, full: { ...m.full, queries: 300, precision: est(p) } })),
+    });
+    await writeFile(join(dir, 'nette-512-c', 'eval-queries-train-abc123.json'), JSON.stringify(snake(withOoc(outside, 0.42, 512))));
+    // A folder evaluated before out-of-corpus filtering existed may hold corpus images: not a column.
+    await writeFile(join(dir, 'nette-512-c', 'eval-queries-old-def456.json'), JSON.stringify(withOoc(outside, 0.99)));
+    const table = buildResultsTable([readEvalReport(dir, 'nette-512-c')]);
+    assert.deepEqual(table.columns.slice(-2), ['MAP@10 (OOC)', 'P@10 (OOC)']);
+    const fine = table.rows.find((r) => r.kind === 'fine-tuned')!;
+    assert.equal(fine.values['P@10 (OOC)']!.mean, 0.42);
+    assert.equal(fine.oocQueries, 300);
+    const md = runsTableText(dir, ['nette-512-c'], 'md');
+    assert.match(md, /\| 40 \+ 300 OOC \|/);
+    assert.match(md, /\(OOC\): over out-of-corpus queries/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ interface EvalArgs extends ConfigArgs {
   protocol?: 'reference' | 'full' | 'both';
   json: boolean;
   queries?: string;
+  'queries-per-class'?: number;
   backend: BackendChoice;
   'skip-bovw': boolean;
 }
@@ -26,6 +27,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print eval.json on stdout instead of the table' })
       .option('queries', { type: 'string', describe: 'Query images from DIR/<class>/<image> instead of the test split; written to eval-queries-<DIR>-<hash>.{json,md}, the run\'s eval.json and summary stay' })
+      .option('queries-per-class', { type: 'number', describe: 'With --queries: at most N images per class, drawn with eval.seed (images in the corpus never count)' })
       .option('skip-bovw', { type: 'boolean', default: false, describe: 'Leave out the BoVW row even when its index exists' })
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' }) as never,
   handler: async (args) => {
@@ -36,6 +38,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       backend: args.backend,
       protocol: args.protocol,
       queriesDir: args.queries,
+      queriesPerClass: args['queries-per-class'],
       skipBovw: args['skip-bovw'],
     });
     if (args.json) process.stdout.write(jsonOutput(report, 1));

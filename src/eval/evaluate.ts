@@ -30,6 +30,8 @@ export interface EvalOptions extends RunOptions {
   protocol?: 'reference' | 'full' | 'both';
   /** ImageFolder of outside query images (`--queries DIR`). */
   queriesDir?: string;
+  /** `--queries-per-class N`: at most N out-of-corpus images per class of queriesDir (seeded by eval.seed). */
+  queriesPerClass?: number;
   experimentsDir?: string;
   /** Leave BoVW out (`--skip-bovw`); otherwise its index is built when missing. */
   skipBovw?: boolean;
@@ -56,8 +58,9 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   let queries: QuerySet;
   let allQueries: QuerySet | null = null;
   if (opts.queriesDir) {
-    const { set, unknownClasses } = await folderQueries(opts.queriesDir, corpus);
+    const { set, unknownClasses } = await folderQueries(opts.queriesDir, corpus, { perClass: opts.queriesPerClass, seed: config.eval.seed });
     queries = set;
+    if (set.inCorpus) notes.push(`--queries: ${set.inCorpus} images of the folder are in the corpus and were left out (the query set is out-of-corpus)`);
     if (unknownClasses.length) notes.push(`--queries: folders naming no corpus class were ignored: ${unknownClasses.join(', ')}`);
     if (set.skipped.length) notes.push(`--queries: ${set.skipped.length} unreadable images skipped (e.g. ${set.skipped[0].source}: ${set.skipped[0].reason})`);
   } else {
@@ -108,7 +111,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
       queries: summary,
       idScheme: config.data.id_scheme,
     },
-    querySet: { source: queries.source, count: queries.count, skipped: queries.skipped.length },
+    querySet: { source: queries.source, count: queries.count, skipped: queries.skipped.length, ...(queries.inCorpus !== undefined ? { inCorpus: queries.inCorpus } : {}) },
     decode: { beamWidth: Math.max(config.decode.beam_width, topK), constrained: config.decode.constrained, batchSize: config.decode.batch_size, backend: opened.backend },
     eval: {
       iaK: config.eval.ia_k,
@@ -128,7 +131,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   await mkdir(dir, { recursive: true });
   // The run's own result is its test split; each outside query set keeps a file of its own and
   // stays out of summary.json (which `runs list`, `runs compare` and W&B read as the run's result).
-  const base = opts.queriesDir ? `eval-queries-${querySetSlug(opts.queriesDir)}` : 'eval';
+  const base = opts.queriesDir ? `eval-queries-${querySetSlug(opts.queriesDir, opts.queriesPerClass)}` : 'eval';
   await writeFile(join(dir, `${base}.json`), jsonOutput(report, 1));
   await writeFile(join(dir, `${base}.md`), markdown);
   if (!opts.queriesDir) {
@@ -137,11 +140,15 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   return { report, markdown, dir, files: [join(dir, `${base}.json`), join(dir, `${base}.md`)] };
 }
 
-/** `--queries ../photos/holiday` -> `holiday-3f2a1c`: the folder's name, and a digest of its full path so two `photos/` differ. */
-function querySetSlug(queriesDir: string): string {
+/**
+ * `--queries ../photos/holiday` -> `holiday-3f2a1c`: the folder's name, and a digest of its full
+ * path so two `photos/` differ; `--queries-per-class 20` adds `-20pc` (another sample, another file).
+ */
+function querySetSlug(queriesDir: string, perClass?: number): string {
   const full = resolve(queriesDir);
   const name = basename(full).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) || 'root';
-  return `${name}-${createHash('sha256').update(full).digest('hex').slice(0, 6)}`;
+  const sample = perClass === undefined ? '' : `-${perClass}pc`;
+  return `${name}${sample}-${createHash('sha256').update(full).digest('hex').slice(0, 6)}`;
 }
 
 function evaluatedCheckpoint(model: EvaluatedCheckpoint['model'], ckpt: LoadedCheckpoint): EvaluatedCheckpoint {

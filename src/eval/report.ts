@@ -44,7 +44,8 @@ export function renderMarkdown(r: EvalReport): string {
     `Corpus ${r.corpus.hash} (${r.corpus.dataset}): ${r.corpus.indexed} indexed images, ` +
       `${r.corpus.queries.train}/${r.corpus.queries.val}/${r.corpus.queries.test} train/val/test queries; ` +
       `DB size = indexed + query images = ${r.corpus.dbSize} (as the reference counts it).`,
-    `Queries evaluated: ${q.count} (${q.source})${q.skipped ? `, ${q.skipped} unreadable files skipped` : ''}. ` +
+    `Queries evaluated: ${q.count} (${q.source})${q.skipped ? `, ${q.skipped} unreadable files skipped` : ''}` +
+      `${q.inCorpus ? `, ${q.inCorpus} images already in the corpus left out` : ''}. ` +
       `Decoding: ${r.decode.constrained ? 'constrained' : 'UNCONSTRAINED'} beam search, beam width ${r.decode.beamWidth} ` +
       `(at least K), ${r.decode.backend} backend.`,
     ...(r.checkpoints?.length

@@ -70,7 +70,8 @@ export interface EvalReport {
     idScheme: string;
   };
   /** What the queries were: the corpus's test split, or images from a folder. */
-  querySet: { source: string; count: number; skipped: number };
+  /** inCorpus: `--queries DIR` images left out because the corpus holds them (out-of-corpus set). */
+  querySet: { source: string; count: number; skipped: number; inCorpus?: number };
   decode: { beamWidth: number; constrained: boolean; batchSize: number; backend: string };
   eval: { iaK: number[]; mapK: number; mapN: number; recallK: number; recallN: number; bootstrap: number; seed: number };
   models: ModelReport[];

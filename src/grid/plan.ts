@@ -13,6 +13,8 @@ import { UserError } from '../runtime/errors.ts';
  *     - name: imagenette-512-clustered
  *       config: imagenette.yaml
  *       set: [data.source=folder, "data.root=${DATA}/imagenette-224/train"]
+ *       queries: ${DATA}/imagenette-224/train     # out-of-corpus queries: what the corpus left out
+ *       queries_per_class: 30
  */
 export interface GridRow {
   name: string;
@@ -25,6 +27,11 @@ export interface GridRow {
   bovw: boolean;
   /** Free text shown by --list (what the row is for). */
   note?: string;
+  /**
+   * Out-of-corpus queries: a DIR/<class>/<image> folder evaluated with `dsi eval --queries` (the
+   * corpus's own images are left out), at most `perClass` per class.
+   */
+  outOfCorpus?: { dir: string; perClass?: number };
 }
 
 interface RawRow {
@@ -34,6 +41,8 @@ interface RawRow {
   eval?: unknown;
   bovw?: unknown;
   note?: unknown;
+  queries?: unknown;
+  queries_per_class?: unknown;
 }
 
 const ROW_NAME = /^[A-Za-z0-9][\w.-]*$/;
@@ -65,6 +74,10 @@ export function loadPlan(file: string, vars: Record<string, string> = {}, env: N
     if (seen.has(name)) throw new UserError(`grid plan ${file}: row name "${name}" appears twice`);
     seen.add(name);
     if (typeof r.config !== 'string') throw new UserError(`grid plan ${file}: row ${name} needs a config`);
+    const queries = r.queries ?? defaults.queries;
+    const perClass = r.queries_per_class ?? defaults.queries_per_class;
+    if (queries !== undefined && queries !== null && typeof queries !== 'string') throw new UserError(`grid plan ${file}: row ${name} queries must be a folder path`);
+    if (perClass !== undefined && (!Number.isInteger(perClass) || (perClass as number) < 1)) throw new UserError(`grid plan ${file}: row ${name} queries_per_class must be a whole number >= 1 (got ${String(perClass)})`);
     const evalArgs = r.eval !== undefined ? strings(r.eval, `row ${name} eval`) : strings(defaults.eval, 'defaults.eval');
     return {
       name,
@@ -73,6 +86,7 @@ export function loadPlan(file: string, vars: Record<string, string> = {}, env: N
       eval: evalArgs.length ? evalArgs : ['--protocol', 'both'],
       bovw: (r.bovw ?? defaults.bovw ?? true) !== false,
       note: typeof r.note === 'string' ? r.note : undefined,
+      outOfCorpus: typeof queries === 'string' ? { dir: expand(queries), perClass: perClass as number | undefined } : undefined,
     };
   });
 }

@@ -7,7 +7,8 @@ import type { GridRow } from './plan.ts';
 import { processAlive } from '../runtime/process.ts';
 
 /**
- * Runs the rows of a grid plan one after the other, each as `dsi train` -> `dsi bovw` -> `dsi eval`
+ * Runs the rows of a grid plan one after the other, each as `dsi train` -> `dsi bovw` ->
+ * [`dsi eval --queries` on out-of-corpus images] -> `dsi eval`
  * in child processes whose output goes to <logDir>/<row>.log. What is done is read from the run
  * store, never from the runner's memory, so any invocation picks up where the last one stopped:
  *   eval.json present           -> the row is done, skipped
@@ -39,6 +40,11 @@ export function rowCommands(row: GridRow, state: RowState): { step: string; args
     state === 'started' ? ['train', '--resume', '--run', row.name] : ['train', '--config', row.config, '--run', row.name, ...overrides];
   const steps = [{ step: 'train', args: train }];
   if (row.bovw) steps.push({ step: 'bovw', args: ['bovw', '--config', row.config, ...overrides] });
+  // Out-of-corpus first: eval.json marks the row done, so it must be the last file written.
+  if (row.outOfCorpus) {
+    const perClass = row.outOfCorpus.perClass === undefined ? [] : ['--queries-per-class', String(row.outOfCorpus.perClass)];
+    steps.push({ step: 'eval-out-of-corpus', args: ['eval', '--run', row.name, '--protocol', 'full', '--queries', row.outOfCorpus.dir, ...perClass] });
+  }
   steps.push({ step: 'eval', args: ['eval', '--run', row.name, ...row.eval] });
   return steps;
 }

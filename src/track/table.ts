@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UserError } from '../runtime/errors.ts';
 import { field, numberField, path, stringField } from './eval-fields.ts';
 import { STORE_FILES } from './store.ts';
@@ -10,6 +10,9 @@ import { STORE_FILES } from './store.ts';
  * bootstrap interval eval.json holds, or for IA@K (a proportion over the indexed images) a Wilson
  * interval. The reference protocol's sampled columns ("MAP@10" = mean P@10 over 10 sampled test
  * queries, Recall@100 over 10 others) are kept as they are, for comparison with its table.
+ * A run evaluated on out-of-corpus queries too (`dsi eval --queries DIR`, the images of the
+ * corpus's classes it does not hold) gets their P@K and MAP@K as "(OOC)" columns beside the test
+ * split's, read from the newest eval-queries-*.json that reports images left out of the corpus.
  */
 
 export type TableFormat = 'md' | 'csv' | 'tex';
@@ -29,6 +32,8 @@ export interface TableRow {
   kind: string;
   model: string;
   queries: number | null;
+  /** Out-of-corpus queries behind the (OOC) columns, when there are any. */
+  oocQueries: number | null;
   /** By column name: IA@1, IA@5, ref "MAP@10", ref Recall@100, MAP@10, P@10, Recall@100, nDCG@10. */
   values: Record<string, Interval | null>;
   msPerQuery: number | null;
@@ -42,26 +47,41 @@ export interface ResultsTable {
 const MODEL_ORDER = ['bovw', 'dense', 'zero-shot', 'fine-tuned'];
 
 /** eval.json of a run name (under experimentsDir), a run folder, or the file itself. */
-export function readEvalReport(experimentsDir: string, run: string): { run: string; report: unknown } {
+export function readEvalReport(experimentsDir: string, run: string): { run: string; report: unknown; outOfCorpus?: unknown } {
   const candidates = [join(experimentsDir, run, STORE_FILES.evalReport), join(run, STORE_FILES.evalReport), run];
   for (const file of candidates) {
     if (existsSync(file) && statSync(file).isFile()) {
-      let report: unknown;
-      try {
-        report = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (err) {
-        throw new UserError(`${file} is not valid JSON (${(err as Error).message})`);
-      }
-      return { run: stringField(report, 'run') ?? run, report };
+      const report = readJson(file);
+      return { run: stringField(report, 'run') ?? run, report, outOfCorpus: outOfCorpusReport(dirname(file)) };
     }
   }
   throw new UserError(`run ${run} has no eval.json (looked in ${join(experimentsDir, run)}); run \`dsi eval --run ${run} --protocol both\` first`);
 }
 
-export function buildResultsTable(reports: { run: string; report: unknown }[]): ResultsTable {
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${file} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** The newest `eval-queries-*.json` of a run folder whose query set left the corpus's own images out. */
+function outOfCorpusReport(runDir: string): unknown {
+  const reports = readdirSync(runDir)
+    .filter((f) => /^eval-queries-.*\.json$/.test(f))
+    .map((f) => readJson(join(runDir, f)))
+    .filter((r) => numberField(field(r, 'querySet'), 'inCorpus') !== null);
+  reports.sort((a, b) => (stringField(b, 'created') ?? '').localeCompare(stringField(a, 'created') ?? ''));
+  return reports[0];
+}
+
+const OOC = '(OOC)';
+
+export function buildResultsTable(reports: { run: string; report: unknown; outOfCorpus?: unknown }[]): ResultsTable {
   const columnSet = new Set<string>();
   const rows: TableRow[] = [];
-  for (const { run, report } of reports) {
+  for (const { run, report, outOfCorpus } of reports) {
     const corpus = field(report, 'corpus');
     const evalSettings = field(report, 'eval');
     const mapK = numberField(evalSettings, 'mapK') ?? 10;
@@ -90,6 +110,11 @@ export function buildResultsTable(reports: { run: string; report: unknown }[]): 
         values[`Recall@${recallK}`] = estimate(field(full, 'recall'));
         values[`nDCG@${mapK}`] = estimate(field(full, 'ndcg'));
       }
+      const ooc = outOfCorpusModel(outOfCorpus, m);
+      if (ooc) {
+        values[`P@${mapK} ${OOC}`] = estimate(field(ooc, 'precision'));
+        values[`MAP@${mapK} ${OOC}`] = estimate(field(ooc, 'map'));
+      }
       for (const k of Object.keys(values)) columnSet.add(k);
       rows.push({
         run,
@@ -99,6 +124,7 @@ export function buildResultsTable(reports: { run: string; report: unknown }[]): 
         kind,
         model: stringField(m, 'label') ?? kind,
         queries: numberField(path(m, 'full'), 'queries') ?? numberField(field(report, 'querySet'), 'count'),
+        oocQueries: ooc ? numberField(ooc, 'queries') : null,
         values,
         msPerQuery: numberField(m, 'msPerQuery'),
       });
@@ -107,9 +133,17 @@ export function buildResultsTable(reports: { run: string; report: unknown }[]): 
   return { columns: orderColumns([...columnSet]), rows: dedupeBaselines(sortRows(rows)) };
 }
 
-/** IA columns first (by K), then the reference's sampled columns, then the full-protocol ones. */
+/** The same model's full-protocol numbers in the out-of-corpus report (matched by kind and label). */
+function outOfCorpusModel(report: unknown, model: unknown): unknown {
+  const models = field(report, 'models');
+  if (!Array.isArray(models)) return undefined;
+  const same = models.find((o) => stringField(o, 'kind') === stringField(model, 'kind') && stringField(o, 'label') === stringField(model, 'label'));
+  return same ? field(same, 'full') : undefined;
+}
+
+/** IA columns first (by K), then the reference's sampled columns, then the full-protocol ones, then out-of-corpus. */
 function orderColumns(columns: string[]): string[] {
-  const rank = (c: string) => (c.startsWith('IA@') ? 0 : c.endsWith('(ref)') ? 1 : 2);
+  const rank = (c: string) => (c.startsWith('IA@') ? 0 : c.endsWith('(ref)') ? 1 : c.endsWith(OOC) ? 3 : 2);
   const order = ['MAP', 'P@', 'Recall', 'nDCG'];
   const sub = (c: string) => {
     const i = order.findIndex((p) => c.replace(/^"/, '').startsWith(p));
@@ -222,7 +256,8 @@ function renderMd(table: ResultsTable): string {
         const text = cellText(r.values[c]);
         return best[c].has(r) && text !== '-' ? `**${text}**` : text;
       });
-      out.push(`| ${[r.model, r.idScheme, ...cells, r.queries ?? '-', r.msPerQuery === null ? '-' : fixed(r.msPerQuery, 1), r.run].join(' | ')} |`);
+      const queries = `${r.queries ?? '-'}${r.oocQueries === null ? '' : ` + ${r.oocQueries} OOC`}`;
+      out.push(`| ${[r.model, r.idScheme, ...cells, queries, r.msPerQuery === null ? '-' : fixed(r.msPerQuery, 1), r.run].join(' | ')} |`);
     }
     out.push('');
   }
@@ -238,7 +273,10 @@ function legend(table: ResultsTable): string[] {
   if (table.columns.some((c) => c.endsWith('(ref)'))) {
     lines.push('(ref): the reference protocol\'s sampled numbers (its "MAP@10" is the mean P@10 over 10 sampled test queries), no interval.');
   }
-  lines.push('Other metrics: over all evaluated queries, 95% bootstrap intervals (dsi eval --protocol full).');
+  lines.push('Other metrics: over all test queries, 95% bootstrap intervals (dsi eval --protocol full).');
+  if (table.columns.some((c) => c.endsWith(OOC))) {
+    lines.push(`${OOC}: over out-of-corpus queries (images of the corpus's classes that the corpus does not hold; dsi eval --queries DIR), 95% bootstrap intervals.`);
+  }
   return lines;
 }
 
@@ -248,11 +286,11 @@ function csvCell(v: string | number): string {
 }
 
 function renderCsv(table: ResultsTable): string {
-  const headers = ['dataset', 'db_size', 'model', 'kind', 'ids', 'run', 'queries', 'ms_per_query'];
+  const headers = ['dataset', 'db_size', 'model', 'kind', 'ids', 'run', 'queries', 'ooc_queries', 'ms_per_query'];
   for (const c of table.columns) headers.push(c, `${c} low`, `${c} high`);
   const lines = [headers.map(csvCell).join(',')];
   for (const r of table.rows) {
-    const cells: (string | number)[] = [r.dataset, r.dbSize, r.model, r.kind, r.idScheme, r.run, r.queries ?? '', r.msPerQuery ?? ''];
+    const cells: (string | number)[] = [r.dataset, r.dbSize, r.model, r.kind, r.idScheme, r.run, r.queries ?? '', r.oocQueries ?? '', r.msPerQuery ?? ''];
     for (const c of table.columns) {
       const v = r.values[c];
       cells.push(v ? v.mean : '', v && Number.isFinite(v.low) ? v.low : '', v && Number.isFinite(v.high) ? v.high : '');
