@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildResultsTable, readEvalReport, runsTableText, wilson } from '../src/track/table.ts';
 import { snakeCase } from '../src/track/eval-fields.ts';
+import { scalingPoints, scalingSpec } from '../src/track/plots/scaling.ts';
+import { renderPng } from '../src/track/plots/render.ts';
+import sharp from 'sharp';
 
 const est = (mean: number, half = 0.05, n = 40) => ({ mean, low: mean - half, high: mean + half, n });
 const full = (m: number) => ({ queries: 40, withoutRelevant: 0, mapK: 10, recallK: 100, precision: est(m + 0.1), map: est(m), recall: est(m + 0.2), ndcg: est(m + 0.05) });
@@ -136,6 +139,27 @@ test('out-of-corpus queries (dsi eval --queries DIR) appear as (OOC) columns bes
     const md = runsTableText(dir, ['nette-512-c'], 'md');
     assert.match(md, /\| 40 \+ 300 OOC \|/);
     assert.match(md, /\(OOC\): over out-of-corpus queries/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the scaling plot: P@10 and IA@1 per model against DB size, with intervals, as a PNG', async () => {
+  const dir = await store({
+    'nette-512-c': report('nette-512-c', 'frgfm/imagenette', 512, 'clustered', 0.6),
+    'nette-1024-c': report('nette-1024-c', 'frgfm/imagenette', 1024, 'clustered', 0.4),
+  });
+  try {
+    const table = buildResultsTable(['nette-512-c', 'nette-1024-c'].map((r) => readEvalReport(dir, r)));
+    const points = scalingPoints(table);
+    const fine = points.filter((p) => p.model === 'ViT DSI fine-tuned (clustered)' && p.metric === 'P@10');
+    assert.deepEqual(fine.map((p) => [p.dbSize, p.mean]), [[512, 0.7], [1024, 0.5]]);
+    assert.ok(fine.every((p) => p.low !== null && p.high !== null && p.low < p.mean && p.mean < p.high));
+    assert.deepEqual(points.filter((p) => p.metric === 'IA@1' && p.model.startsWith('BoVW')), [], 'BoVW has no IA');
+    const png = await renderPng(scalingSpec(table));
+    const meta = await sharp(png).metadata();
+    assert.equal(meta.format, 'png');
+    assert.ok(meta.width! > 400 && meta.height! > 200, `${meta.width}x${meta.height}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

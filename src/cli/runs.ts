@@ -1,7 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { experimentsRoot } from '../runtime/paths.ts';
-import { runsTableText, type TableFormat } from '../track/table.ts';
+import { buildResultsTable, readEvalReport, renderResultsTable, type TableFormat } from '../track/table.ts';
+import { renderPng } from '../track/plots/render.ts';
+import { scalingSpec } from '../track/plots/scaling.ts';
+import { UserError } from '../runtime/errors.ts';
 import { runsCompareText, runsListText, runsSyncText } from '../track/commands.ts';
 import type { WandbEnv } from '../track/wandb/sink.ts';
 
@@ -38,9 +41,18 @@ export const runsCommand: CommandModule = {
           dirOption(a)
             .positional('runs', { type: 'string', array: true, describe: 'run names (or run folders, or eval.json files)' })
             .option('format', { choices: ['md', 'csv', 'tex'] as const, default: 'md' as const, describe: 'Markdown, CSV or LaTeX (booktabs)' })
-            .option('out', { type: 'string', describe: 'Write the table to this file instead of stdout' }),
+            .option('out', { type: 'string', describe: 'Write the table to this file instead of stdout' })
+            .option('plot', { type: 'string', describe: 'Also write P@10 (test split, out-of-corpus) and IA@1 against DB size, per model, to this PNG' }),
         handler: async (a) => {
-          const text = runsTableText(a.experiments as string, a.runs as string[], a.format as TableFormat);
+          const runs = a.runs as string[];
+          if (!runs?.length) throw new UserError('dsi runs table needs at least one run');
+          const dir = (a.experiments as string | undefined) ?? experimentsRoot();
+          const table = buildResultsTable(runs.map((r) => readEvalReport(dir, r)));
+          const text = renderResultsTable(table, a.format as TableFormat);
+          if (a.plot) {
+            await writeFile(a.plot as string, await renderPng(scalingSpec(table)));
+            process.stderr.write(`plot: ${a.plot}\n`);
+          }
           if (a.out) {
             await writeFile(a.out as string, text);
             process.stderr.write(`table: ${a.out}\n`);
