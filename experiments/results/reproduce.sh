@@ -26,4 +26,4 @@ npx dsi train --config imagenette.yaml --set data.source=folder --set "data.root
   > experiments/results/imagenette-512-replay/train.log 2>&1 && npx dsi eval --run imagenette-512-replay --protocol both \
   > experiments/results/imagenette-512-replay/eval.log 2>&1 && cp -r experiments/imagenette-512-replay/. experiments/results/imagenette-512-replay/
 run imagenette-512-replay-lr1e-4 --set train.index_replay=1 --set train.retrieval_learning_rate=0.0001
-run imagenette-512-random --set data.id_scheme=random --set train.index_replay=1
+run imagenette-512-random-replay --set data.id_scheme=random --set train.index_replay=1
