@@ -57,9 +57,18 @@ export interface TrainerState {
   indexingEpochsRun: number | null;
   /** Exact-ID accuracy over all indexed images in eval mode after phase 1 (= greedy IA@1). */
   indexingAccuracy: number | null;
-  /** Best (lowest) phase-2 validation loss so far and the phase-2 epoch (1-based) it came from. */
+  /**
+   * The kept phase-2 epoch (1-based) and its val loss: the lowest so far under
+   * train.select_on=val_loss, the kept epoch's under val_p10.
+   */
   bestValLoss: number | null;
   bestEpoch: number | null;
+  /**
+   * train.select_on=val_p10: the kept epoch's val P@10 and IA@1, which later epochs must beat
+   * (see isBetterRetrieval). Absent from checkpoints written before the option existed.
+   */
+  bestValP10?: number | null;
+  bestIa?: number | null;
   /** Seconds spent in training and validation passes so far, across resumes. */
   wallTimeS: number;
 }

@@ -11,6 +11,7 @@ import { searchWithModel } from '../decode/model-search.ts';
 import { IdTrie } from '../decode/trie.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { modelFromState } from '../model/dsi-model.ts';
+import type { DsiModel } from '../model/types.ts';
 import { imageEmbedding } from '../model/embedding.ts';
 import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
 import type { QuerySet } from './queries.ts';
@@ -33,7 +34,15 @@ export interface Ranker {
 
 /** A checkpoint's ViT as a ranker. The beam is widened to K when decode.beam_width is smaller. */
 export function vitRanker(kind: 'zero-shot' | 'fine-tuned', ckpt: LoadedCheckpoint, corpus: Corpus, decode: DecodeConfig): Ranker {
-  const model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
+  return modelRanker(kind, modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights), corpus, decode);
+}
+
+/**
+ * A ViT in memory as a ranker (disposing the ranker disposes the model). The trainer ranks its
+ * val queries with this during phase 2 (train.select_on=val_p10), so selection and `dsi eval`
+ * decode the same way.
+ */
+export function modelRanker(kind: 'zero-shot' | 'fine-tuned', model: DsiModel, corpus: Corpus, decode: DecodeConfig): Ranker {
   const trie = IdTrie.fromCodes(idCodes(corpus));
   return {
     kind,

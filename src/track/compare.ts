@@ -78,10 +78,13 @@ export function listRow(run: StoredRun): RunListRow {
 }
 
 /**
- * The epoch whose checkpoint a phase kept: phase 2 keeps the best val loss (ties: the earlier
- * epoch, as the trainer does), phase 1 its last epoch.
+ * The epoch whose checkpoint a phase kept: phase 2 rows name it (`best_epoch`, whatever
+ * train.select_on chose); older runs kept the best val loss (ties: the earlier epoch, as the
+ * trainer did); phase 1 keeps its last epoch.
  */
 export function keptEpoch(rows: readonly EpochMetrics[]): EpochMetrics | null {
+  const named = rows[rows.length - 1]?.best_epoch;
+  if (named !== undefined) return rows.find((r) => r.epoch === named) ?? null;
   let kept: EpochMetrics | null = null;
   for (const r of rows) {
     const better = typeof r.val_loss === 'number' && Number.isFinite(r.val_loss) ? kept?.val_loss === undefined || r.val_loss < kept.val_loss : kept?.val_loss === undefined;
@@ -99,7 +102,7 @@ export function keptTrainingMetrics(rows: readonly EpochMetrics[]): Record<strin
     if (!kept) continue;
     out[`${phase}/epochs`] = own.length;
     out[`${phase}/kept_epoch`] = kept.epoch;
-    for (const k of ['loss', 'token_accuracy', 'id_accuracy', 'val_loss', 'val_id_accuracy'] as const) {
+    for (const k of ['loss', 'token_accuracy', 'id_accuracy', 'val_loss', 'val_id_accuracy', 'val_p10', 'ia'] as const) {
       const v = kept[k];
       if (typeof v === 'number') out[`${phase}/kept_${k}`] = v;
     }

@@ -12,6 +12,12 @@ export interface EpochMetrics {
   val_loss?: number;
   val_token_accuracy?: number;
   val_id_accuracy?: number;
+  /** Mean P@10 of the val queries, decoded as eval does (phase 2 under train.select_on=val_p10). */
+  val_p10?: number;
+  /** Greedy IA@1 on the indexed images in eval mode (select_on=val_p10, or early_stop_measure=clean). */
+  ia?: number;
+  /** Phase 2: the epoch whose checkpoint is kept so far (by train.select_on). Older runs lack it. */
+  best_epoch?: number;
   learning_rate: number;
   images_per_sec: number;
   wall_time_s: number;

@@ -5,7 +5,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { shownPath } from '../runtime/log.ts';
+import type { TrainConfig } from '../config/sections/train.ts';
 import type { TrainerState } from '../types.ts';
+import { bestRetrievalOf } from './phases.ts';
+
+/** The config keys that say how phase 2 chose its kept epoch. */
+export type Selection = Pick<TrainConfig, 'select_on' | 'select_min_ia'>;
 
 export interface TrainingOutcome {
   runName: string;
@@ -15,6 +20,20 @@ export interface TrainingOutcome {
   checkpointsDir: string;
   /** experiments/<run>/ */
   experimentsDir: string;
+  /** Absent: selected on val loss. */
+  selection?: Selection;
+}
+
+/** Which phase-2 epoch was kept and why; says so when no epoch reached the IA@1 floor. */
+export function keptLine(state: TrainerState, train: Selection): string {
+  const best = bestRetrievalOf(state);
+  if (train.select_on === 'val_p10' && best) {
+    const floor = best.ia >= train.select_min_ia
+      ? `the best val P@10 among epochs with IA@1 >= ${train.select_min_ia}`
+      : `NO epoch reached IA@1 >= ${train.select_min_ia} (train.select_min_ia): kept the one with the highest IA@1`;
+    return `kept retrieval epoch ${state.bestEpoch}, ${floor} (val P@10 ${best.p10.toFixed(3)}, IA@1 ${best.ia.toFixed(3)}, val loss ${state.bestValLoss?.toFixed(4) ?? 'n/a'})`;
+  }
+  return `best val loss ${state.bestValLoss?.toFixed(4) ?? 'n/a'} at retrieval epoch ${state.bestEpoch ?? 'n/a'}`;
 }
 
 export function trainingSummary(r: TrainingOutcome): string[] {
@@ -24,7 +43,7 @@ export function trainingSummary(r: TrainingOutcome): string[] {
   const lines = [
     `run ${r.runName} (${r.backend}): ${r.completed ? 'finished' : 'stopped'}`,
     `  indexing: ${s.indexingEpochsRun ?? s.epoch} epochs, exact-ID accuracy ${s.indexingAccuracy?.toFixed(4) ?? 'n/a (phase not finished)'}`,
-    `  retrieval: best val loss ${s.bestValLoss?.toFixed(4) ?? 'n/a'} at epoch ${s.bestEpoch ?? 'n/a'}`,
+    `  retrieval: ${keptLine(s, r.selection ?? { select_on: 'val_loss', select_min_ia: 0 })}`,
     `  training time ${s.wallTimeS.toFixed(1)} s, ${s.step} steps`,
     `  checkpoints: ${shownPath(r.checkpointsDir)}`,
     `  metrics: ${shownPath(join(r.experimentsDir, 'metrics.jsonl'))}`,

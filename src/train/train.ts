@@ -2,10 +2,11 @@
  * `dsi train`, top to bottom: open the run (fresh, --resume or --from; see src/runs), then the
  * loop. Phase 1 "indexing" (every indexed image -> its own ID, until exact-ID training accuracy
  * stays >= early_stop_accuracy for early_stop_patience epochs), then phase 2 "retrieval" (train
- * queries -> relevant IDs, validated on val queries each epoch, best val loss kept). Test queries
- * are never touched here.
+ * queries -> relevant IDs, validated on val queries each epoch; the kept epoch is the best val
+ * loss, or under train.select_on=val_p10 the best val P@10 above an IA@1 floor). Test queries are
+ * never touched here.
  *
- * Checkpoints: `indexing/` when phase 1 ends, `retrieval/` whenever val loss improves, and a
+ * Checkpoints: `indexing/` when phase 1 ends, `retrieval/` whenever a better epoch is kept, and a
  * rolling `last/` after every epoch. All randomness (shuffles, ID sampling, dropout seeds) comes
  * from one Rng whose state is in every checkpoint, so a resumed run reaches the same weights as
  * an uninterrupted one.
@@ -32,8 +33,10 @@ import { augmentImage, augmentOptionsOf, mixSeed } from './augment.ts';
 import { isConstant, learningRateAt } from './schedule.ts';
 import { indexingItems, jointItems, retrievalItems, validationItems, type ItemPixels } from './batches.ts';
 import { createEngine, type TrainingEngine } from './engine/engine.ts';
-import { endIndexing, epochLine, finishEpoch, trainEpoch, validate, type StepRate } from './epoch.ts';
-import { initialTrainerState, isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from './phases.ts';
+import { endIndexing, epochLine, finishEpoch, indexAccuracy, trainEpoch, validate, type StepRate } from './epoch.ts';
+import { bestRetrievalOf, initialTrainerState, isBetterRetrieval, isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from './phases.ts';
+import { measureValRetrieval, valQuerySet } from './val-retrieval.ts';
+import { keptLine, type Selection } from './summary.ts';
 
 export interface LaunchOptions extends TrainingRunRequest {
   backend?: BackendChoice;
@@ -52,6 +55,8 @@ export interface LaunchResult extends TrainRunResult {
   checkpointsDir: string;
   /** experiments/<run>/ */
   experimentsDir: string;
+  /** How phase 2 chose its kept epoch (for the summary). */
+  selection: Selection;
 }
 
 export { evaluateItems } from './epoch.ts';
@@ -94,7 +99,7 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     if (resumeFrom.trainer.phase === 'done') {
       const dense = await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal);
       if (!dense) log(`run "${runName}" has already finished both phases; nothing to resume`);
-      return { runName, backend, checkpointsDir: join(root, runName), experimentsDir: join(opts.experimentsDir ?? experimentsRoot(), runName), state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: dense ? ['dense'] : [] };
+      return { runName, backend, checkpointsDir: join(root, runName), experimentsDir: join(opts.experimentsDir ?? experimentsRoot(), runName), selection: config.train, state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: dense ? ['dense'] : [] };
     }
     log(`resuming run "${runName}" at ${resumeFrom.trainer.phase} epoch ${resumeFrom.trainer.epoch + 1} (step ${resumeFrom.trainer.step})`);
   } else {
@@ -116,7 +121,7 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     log,
   });
   if (result.completed && (await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal))) result.checkpointsWritten.push('dense');
-  return { ...result, runName, backend, checkpointsDir: join(root, runName), experimentsDir: tracker.dir };
+  return { ...result, runName, backend, checkpointsDir: join(root, runName), experimentsDir: tracker.dir, selection: config.train };
 }
 
 /** The dense baseline (train.dense_epochs > 0) once the DSI phases are done, unless the run has it already. */
@@ -205,6 +210,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       const [step, epoch] = [state.step, state.epoch];
       return (i, steps) => learningRateAt(s, step + i, epoch + i / Math.max(1, steps));
     };
+    // Forward-only measurements count as training time, as validation does.
+    const timed = async <T>(f: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      const out = await f();
+      state.wallTimeS += (performance.now() - started) / 1000;
+      return out;
+    };
     const stopRequested = () => opts.signal?.aborted || (opts.stopAfterEpochs !== undefined && epochsThisCall >= opts.stopAfterEpochs);
     const result = (completed: boolean): TrainRunResult => ({ state, completed, epochsThisCall, checkpointsWritten: [...written] });
 
@@ -221,7 +233,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
         const run = await trainEpoch(engine, corpus, items, train.batch_size, rng, progress, opts.signal, stepRate(train.learning_rate, indexingEpochs), epochPixels());
         if (!run) return (endBar(false), result(false));
         row = finishEpoch(state, 'indexing', run, run.lastRate ?? train.learning_rate);
-        state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, row.id_accuracy, train.early_stop_accuracy, train.early_stop_patience).streak;
+        // clean: augmented views (and dropout) keep training accuracy below what the model knows of the index.
+        if (train.early_stop_measure === 'clean') row.ia = await timed(() => indexAccuracy(engine, corpus, train.batch_size));
+        const stopOn = train.early_stop_measure === 'clean' ? row.ia! : row.id_accuracy;
+        state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, stopOn, train.early_stop_accuracy, train.early_stop_patience).streak;
         epochsThisCall++;
         progress.line(epochLine(row, indexingEpochs), { terminal: false });
       }
@@ -240,13 +255,15 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     const cap = train.max_targets_per_query;
     const retrievalRate = train.retrieval_learning_rate ?? train.learning_rate;
     const valItems = validationItems(corpus, cap, train.seed);
+    const selectOnP10 = train.select_on === 'val_p10';
+    const valQueries = selectOnP10 ? valQuerySet(corpus) : null;
     if (state.phase === 'retrieval' && (train.retrieval_epochs === 0 || !queriesOf(corpus, 'train').some((q) => q.relevantIds.length > 0))) {
       if (train.retrieval_epochs > 0) log('phase 2 skipped: the corpus has no train queries with relevant indexed images');
       state.phase = 'done';
       await save('last');
     }
     if (state.phase === 'retrieval' && state.epoch === 0 && valItems.length === 0) {
-      log('warning: no val queries; the retrieval checkpoint will be the last epoch, not the best by val loss');
+      log(`warning: no val queries; the retrieval checkpoint will be the last epoch, not the best by ${train.select_on}`);
     }
     while (state.phase === 'retrieval') {
       if (stopRequested()) return (endBar(false), result(false));
@@ -261,22 +278,32 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
         const row = finishEpoch(state, 'retrieval', run, run.lastRate ?? retrievalRate);
         const val = await validate(engine, corpus, valItems, train.batch_size, state);
         if (val) Object.assign(row, val);
+        if (valQueries) Object.assign(row, await timed(() => measureValRetrieval(engine, config, corpus, shape, valQueries)));
         epochsThisCall++;
-        const best = valItems.length === 0 || isBetterValLoss(row.val_loss ?? Number.NaN, state.bestValLoss);
+        const best =
+          valItems.length === 0 ||
+          (selectOnP10
+            ? isBetterRetrieval({ p10: row.val_p10 ?? Number.NaN, ia: row.ia ?? Number.NaN }, bestRetrievalOf(state), train.select_min_ia)
+            : isBetterValLoss(row.val_loss ?? Number.NaN, state.bestValLoss));
         if (best) {
           state.bestValLoss = row.val_loss ?? null;
           state.bestEpoch = state.epoch;
+          if (selectOnP10) [state.bestValP10, state.bestIa] = [row.val_p10 ?? null, row.ia ?? null];
         }
-        // The bar shows training loss; model selection is by val loss, so each epoch's is printed too.
+        if (state.bestEpoch !== null) row.best_epoch = state.bestEpoch;
+        // The bar shows training loss; model selection is on val queries, so each epoch's numbers are printed too.
+        const selection = selectOnP10
+          ? ` P@10 ${row.val_p10?.toFixed(3)} IA@1 ${row.ia?.toFixed(3)} (kept: epoch ${state.bestEpoch}, P@10 ${state.bestValP10?.toFixed(3)} IA@1 ${state.bestIa?.toFixed(3)})`
+          : ` (best ${state.bestValLoss?.toFixed(4)} at epoch ${state.bestEpoch})`;
         progress.line(
           epochLine(row, train.retrieval_epochs) +
-            (val ? ` | val loss ${val.val_loss.toFixed(4)} tok ${val.val_token_accuracy.toFixed(3)} id ${val.val_id_accuracy.toFixed(3)} (best ${state.bestValLoss?.toFixed(4)} at epoch ${state.bestEpoch})` : ''),
+            (val ? ` | val loss ${val.val_loss.toFixed(4)} tok ${val.val_token_accuracy.toFixed(3)} id ${val.val_id_accuracy.toFixed(3)}${selection}` : ''),
           { terminal: Boolean(val) },
         );
         if (state.epoch >= train.retrieval_epochs) state.phase = 'done';
         if (valItems.length > 0 && retrievalPatienceExhausted(state.epoch, state.bestEpoch, train.retrieval_patience)) {
           endBar(true);
-          log(`phase 2: val loss has not improved for ${train.retrieval_patience} epochs (train.retrieval_patience); stopping`);
+          log(`phase 2: the kept epoch (by ${train.select_on}) is ${train.retrieval_patience} epochs old (train.retrieval_patience); stopping`);
           state.phase = 'done';
         }
         if (best) await save('retrieval');
@@ -289,7 +316,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       if (state.phase === 'done') {
         endBar(true);
         await tracker.endPhase('retrieval');
-        log(`phase 2 done: best val loss ${state.bestValLoss?.toFixed(4) ?? 'n/a'} at retrieval epoch ${state.bestEpoch}`);
+        log(`phase 2 done: ${keptLine(state, train)}`);
       }
     }
     await tracker.finish();

@@ -10,16 +10,22 @@ export const trainSection = z.strictObject({
     .describe('Phase 1 stops once exact-ID training accuracy stays at or above this'),
   early_stop_patience: z.number().int().min(1).default(3)
     .describe('Consecutive epochs at or above early_stop_accuracy before phase 1 stops'),
+  early_stop_measure: z.enum(['train', 'clean']).default('train')
+    .describe('What the phase 1 (and joint warm-up) early stop reads: train = exact-ID accuracy of the epoch\'s training steps (augmented views, dropout on; the reference); clean = exact-ID accuracy of every indexed image un-augmented in eval mode after each epoch (greedy IA@1, one extra forward pass per epoch), which reaches the threshold once the index is memorised even when augmented views keep training accuracy lower'),
   retrieval_learning_rate: z.number().gt(0).nullable().default(null)
     .describe('Adam learning rate of phase 2 (null: train.learning_rate); a lower rate forgets less of the index'),
   retrieval_patience: z.number().int().min(0).default(10)
-    .describe('Phase 2 stops once val loss has not improved for this many epochs (the kept checkpoint is the same); 0 runs all retrieval_epochs'),
+    .describe('Phase 2 stops once the kept epoch (train.select_on) is this many epochs old (the kept checkpoint is the same); 0 runs all retrieval_epochs'),
+  select_on: z.enum(['val_loss', 'val_p10']).default('val_loss')
+    .describe('Phase 2 model selection on the val queries: val_loss keeps the lowest val loss; val_p10 decodes the val queries after every epoch (beam, trie, as dsi eval does) and keeps the best P@10 among epochs whose IA@1 on the indexed images (eval mode, greedy) is >= train.select_min_ia, or the highest-IA epoch when none is; retrieval_patience then counts epochs since that kept one'),
+  select_min_ia: z.number().min(0).max(1).default(0.95)
+    .describe('select_on=val_p10: the IA@1 floor an epoch must reach to be kept for its P@10'),
   index_replay: z.number().min(0).max(10).default(0)
     .describe('Phase 2 also rehearses this fraction of the indexed images (image -> own ID) every epoch, so fine-tuning does not erase the index; 0 is the reference (queries only), 1 replays every indexed image'),
   schedule: z.enum(['two_phase', 'joint']).default('two_phase')
-    .describe('two_phase: indexing to early stop, then retrieval fine-tuning (the reference); joint: an indexing-only warm-up (train.joint_warmup_epochs, its checkpoint is the zero-shot model), then retrieval_epochs epochs that mix indexing and retrieval examples (train.joint_ratio), best val loss kept'),
+    .describe('two_phase: indexing to early stop, then retrieval fine-tuning (the reference); joint: an indexing-only warm-up (train.joint_warmup_epochs, its checkpoint is the zero-shot model), then retrieval_epochs epochs that mix indexing and retrieval examples (train.joint_ratio), kept epoch chosen by train.select_on'),
   joint_warmup_epochs: z.number().int().min(0).default(10)
-    .describe('schedule=joint: at most this many indexing-only epochs first (early stop still applies); the zero-shot model'),
+    .describe('schedule=joint: at most this many indexing-only epochs first (the phase 1 early stop still ends it sooner: train.early_stop_accuracy, early_stop_patience, early_stop_measure; also capped by indexing_epochs); the zero-shot model'),
   joint_ratio: z.number().gt(0).default(1)
     .describe('schedule=joint: indexing examples per retrieval example in every joint epoch (each epoch holds every indexed image x indexing_views and this many times fewer train-query examples)'),
   weight_decay: z.number().min(0).default(0)

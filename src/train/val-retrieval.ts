@@ -1,0 +1,51 @@
+/**
+ * Phase 2 model selection by retrieval (train.select_on=val_p10): after an epoch, rank the VAL
+ * queries with the current weights exactly as `dsi eval` ranks test queries (the same ranker:
+ * beam search over the trie of indexed IDs, src/eval/rankers.ts), and measure IA@1 on the indexed
+ * images. Test queries are never read here.
+ */
+import type { DsiConfig } from '../config/schema.ts';
+import { queriesOf } from '../data/types.ts';
+import { precisionAtK, relevanceOf } from '../eval/metrics.ts';
+import { corpusQueries, type QuerySet } from '../eval/queries.ts';
+import { modelRanker } from '../eval/rankers.ts';
+import { modelFromState } from '../model/dsi-model.ts';
+import type { Corpus, ModelShape } from '../types.ts';
+import type { TrainingEngine } from './engine/engine.ts';
+import { indexAccuracy } from './epoch.ts';
+
+/** P@K of the selection: the reference's headline metric is precision at 10. */
+export const SELECT_K = 10;
+
+export interface ValRetrieval {
+  /** Mean P@10 over the val queries (a query without relevant images counts 0, as in eval). */
+  val_p10: number;
+  /** Greedy IA@1 over the indexed images (see indexAccuracy). */
+  ia: number;
+}
+
+/** The val queries as a query set, built once per run (null without val queries). */
+export function valQuerySet(corpus: Corpus): QuerySet | null {
+  const val = queriesOf(corpus, 'val');
+  return val.length ? corpusQueries(corpus, val, 'val queries') : null;
+}
+
+/** Forward passes only: the engine's weights and the run's Rng are left as they were, so resume stays exact. */
+export async function measureValRetrieval(
+  engine: TrainingEngine,
+  config: DsiConfig,
+  corpus: Corpus,
+  shape: ModelShape,
+  queries: QuerySet,
+): Promise<ValRetrieval> {
+  const ia = await indexAccuracy(engine, corpus, config.train.batch_size);
+  const { weights } = await engine.getState();
+  const ranker = modelRanker('fine-tuned', modelFromState(config.model, shape, weights), corpus, config.decode);
+  try {
+    const { lists } = await ranker.rank(queries, SELECT_K, () => {});
+    const p = lists.map((l, i) => precisionAtK(l.ids, relevanceOf(queries.relevant[i]), SELECT_K));
+    return { val_p10: p.reduce((a, b) => a + b, 0) / Math.max(1, p.length), ia };
+  } finally {
+    ranker.dispose();
+  }
+}
