@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { DsiConfig } from '../src/config/schema.ts';
 import type { Corpus } from '../src/data/types.ts';
-import { precisionAtK, relevanceOf } from '../src/eval/metrics.ts';
+import { indexingAccuracyAtK, precisionAtK, relevanceOf } from '../src/eval/metrics.ts';
+import { indexedQueries } from '../src/eval/queries.ts';
 import { vitRanker } from '../src/eval/rankers.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { loadCheckpoint } from '../src/runs/checkpoint.ts';
@@ -97,8 +98,8 @@ test('select_on=val_p10 on a joint run: val_p10 and ia logged per epoch, the kep
   const rows = readMetricsFile(experiments(), 'select-straight');
   const retrieval = rows.filter((r) => r.phase === 'retrieval');
   assert.equal(retrieval.length, 3);
-  for (const r of rows) assert.ok(r.ia! >= 0 && r.ia! <= 1, `${r.phase} ${r.epoch}: ia ${r.ia}`);
-  for (const r of retrieval) assert.ok(r.val_p10! >= 0 && r.val_p10! <= 1, `epoch ${r.epoch}: val_p10 ${r.val_p10}`);
+  for (const r of rows.filter((x) => x.phase === 'indexing')) assert.ok(r.clean_id_accuracy! >= 0 && r.clean_id_accuracy! <= 1, `warm-up ${r.epoch}: ${r.clean_id_accuracy}`);
+  for (const r of retrieval) assert.ok(r.val_p10! >= 0 && r.val_p10! <= 1 && r.ia! >= 0 && r.ia! <= 1, `epoch ${r.epoch}: val_p10 ${r.val_p10}, ia ${r.ia}`);
 
   const expected = kept(retrieval.map((r) => ({ p10: r.val_p10!, ia: r.ia! })), 0.5);
   assert.equal(full.state.bestEpoch, expected);
@@ -107,13 +108,17 @@ test('select_on=val_p10 on a joint run: val_p10 and ia logged per epoch, the kep
   assert.equal(best.trainer.bestEpoch, expected);
   assert.equal(best.trainer.bestValP10, retrieval[expected - 1].val_p10);
   assert.equal(best.trainer.bestIa, retrieval[expected - 1].ia);
-  // The logged P@10 is what eval's ranker gives the kept checkpoint on the val queries.
+  // The logged P@10 and IA@1 are what eval's ranker gives the kept checkpoint (val queries; indexed images as eval ranks them).
   const queries = valQuerySet(corpus)!;
+  const own = indexedQueries(corpus);
   const ranker = vitRanker('fine-tuned', best, corpus, config.decode);
   const { lists } = await ranker.rank(queries, SELECT_K, () => {});
+  const iaLists = (await ranker.rank(own, Math.max(...config.eval.ia_k), () => {})).lists;
   ranker.dispose();
   const p10 = lists.reduce((a, l, i) => a + precisionAtK(l.ids, relevanceOf(queries.relevant[i]), SELECT_K), 0) / lists.length;
   assert.ok(Math.abs(p10 - retrieval[expected - 1].val_p10!) < 1e-9, `eval ranker ${p10} vs logged ${retrieval[expected - 1].val_p10}`);
+  const ia = indexingAccuracyAtK(iaLists.map((l) => l.ids), own.relevant.map((r) => r[0]), 1);
+  assert.equal(ia, retrieval[expected - 1].ia);
 
   // Interrupted after the warm-up and one joint epoch, then resumed.
   const first = await run('select-resumed', config, { stopAfterEpochs: 9 });
@@ -128,16 +133,18 @@ test('select_on=val_p10 on a joint run: val_p10 and ia logged per epoch, the kep
     assert.deepEqual({ ...b.trainer, wallTimeS: 0 }, { ...a.trainer, wallTimeS: 0 });
   }
   const resumedRows = readMetricsFile(experiments(), 'select-resumed');
-  assert.deepEqual(resumedRows.map((r) => [r.val_p10, r.ia, r.best_epoch]), rows.map((r) => [r.val_p10, r.ia, r.best_epoch]));
+  const measured = (r: EpochMetrics) => [r.clean_id_accuracy, r.val_p10, r.ia, r.best_epoch];
+  assert.deepEqual(resumedRows.map(measured), rows.map(measured));
 });
 
-test('early_stop_measure=clean ends the joint warm-up at the first epoch whose clean IA@1 stays at the threshold', async () => {
-  // The same seed and schedule as above, so the warm-up epochs (and their clean IA@1) repeat.
+test('early_stop_measure=clean ends the joint warm-up at the first epoch whose clean exact-ID accuracy reaches the threshold', async () => {
+  // The same seed and schedule as above, so the warm-up epochs (and their clean accuracy) repeat.
   const rows = readMetricsFile(experiments(), 'select-straight').filter((r) => r.phase === 'indexing');
-  const threshold = Math.max(...rows.map((r) => r.ia!));
+  const threshold = Math.max(...rows.map((r) => r.clean_id_accuracy!));
   assert.ok(threshold > 0, 'the warm-up must learn some of the index for this test to say anything');
-  const stopAt = rows.findIndex((r) => r.ia! >= threshold) + 1;
+  assert.ok(rows.every((r) => r.id_accuracy < threshold), 'training accuracy stays below it, so only the clean measure can stop here');
+  const stopAt = rows.findIndex((r) => r.clean_id_accuracy! >= threshold) + 1;
   const config = tinyConfig({ ...SELECT, 'train.joint_warmup_epochs': 20, 'train.retrieval_epochs': 0, 'train.early_stop_accuracy': threshold, 'train.early_stop_patience': 1 });
   const stopped = await run('select-warmup', config);
-  assert.equal(stopped.state.indexingEpochsRun, stopAt, `clean IA@1 per warm-up epoch: ${rows.map((r) => r.ia).join(', ')}`);
+  assert.equal(stopped.state.indexingEpochsRun, stopAt, `clean accuracy per warm-up epoch: ${rows.map((r) => r.clean_id_accuracy).join(', ')}`);
 });

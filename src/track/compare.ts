@@ -102,7 +102,7 @@ export function keptTrainingMetrics(rows: readonly EpochMetrics[]): Record<strin
     if (!kept) continue;
     out[`${phase}/epochs`] = own.length;
     out[`${phase}/kept_epoch`] = kept.epoch;
-    for (const k of ['loss', 'token_accuracy', 'id_accuracy', 'val_loss', 'val_id_accuracy', 'val_p10', 'ia'] as const) {
+    for (const k of ['loss', 'token_accuracy', 'id_accuracy', 'val_loss', 'val_id_accuracy', 'clean_id_accuracy', 'val_p10', 'ia'] as const) {
       const v = kept[k];
       if (typeof v === 'number') out[`${phase}/kept_${k}`] = v;
     }

@@ -14,8 +14,10 @@ export interface EpochMetrics {
   val_id_accuracy?: number;
   /** Mean P@10 of the val queries, decoded as eval does (phase 2 under train.select_on=val_p10). */
   val_p10?: number;
-  /** Greedy IA@1 on the indexed images in eval mode (select_on=val_p10, or early_stop_measure=clean). */
+  /** IA@1 on the indexed images as `dsi eval` measures it (beam search; phase 2 under select_on=val_p10). */
   ia?: number;
+  /** Exact-ID accuracy of the un-augmented indexed images in eval mode = greedy IA@1 (phase 1 under early_stop_measure=clean). */
+  clean_id_accuracy?: number;
   /** Phase 2: the epoch whose checkpoint is kept so far (by train.select_on). Older runs lack it. */
   best_epoch?: number;
   learning_rate: number;

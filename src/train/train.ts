@@ -234,8 +234,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
         if (!run) return (endBar(false), result(false));
         row = finishEpoch(state, 'indexing', run, run.lastRate ?? train.learning_rate);
         // clean: augmented views (and dropout) keep training accuracy below what the model knows of the index.
-        if (train.early_stop_measure === 'clean') row.ia = await timed(() => indexAccuracy(engine, corpus, train.batch_size));
-        const stopOn = train.early_stop_measure === 'clean' ? row.ia! : row.id_accuracy;
+        if (train.early_stop_measure === 'clean') row.clean_id_accuracy = await timed(() => indexAccuracy(engine, corpus, train.batch_size));
+        const stopOn = row.clean_id_accuracy ?? row.id_accuracy;
         state.earlyStopStreak = updateEarlyStop(state.earlyStopStreak, stopOn, train.early_stop_accuracy, train.early_stop_patience).streak;
         epochsThisCall++;
         progress.line(epochLine(row, indexingEpochs), { terminal: false });

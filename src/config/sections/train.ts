@@ -17,7 +17,7 @@ export const trainSection = z.strictObject({
   retrieval_patience: z.number().int().min(0).default(10)
     .describe('Phase 2 stops once the kept epoch (train.select_on) is this many epochs old (the kept checkpoint is the same); 0 runs all retrieval_epochs'),
   select_on: z.enum(['val_loss', 'val_p10']).default('val_loss')
-    .describe('Phase 2 model selection on the val queries: val_loss keeps the lowest val loss; val_p10 decodes the val queries after every epoch (beam, trie, as dsi eval does) and keeps the best P@10 among epochs whose IA@1 on the indexed images (eval mode, greedy) is >= train.select_min_ia, or the highest-IA epoch when none is; retrieval_patience then counts epochs since that kept one'),
+    .describe('Phase 2 model selection on the val queries: val_loss keeps the lowest val loss; val_p10 decodes the val queries and the indexed images after every epoch (beam search over the trie, as dsi eval does) and keeps the best P@10 among epochs whose IA@1 is >= train.select_min_ia, or the highest-IA epoch when none is; retrieval_patience then counts epochs since that kept one'),
   select_min_ia: z.number().min(0).max(1).default(0.95)
     .describe('select_on=val_p10: the IA@1 floor an epoch must reach to be kept for its P@10'),
   index_replay: z.number().min(0).max(10).default(0)

@@ -26,8 +26,8 @@ export interface PhaseMarks {
 
 /** Which per-epoch fields go on which chart. */
 export const LOSS_FIELDS = ['loss', 'val_loss'] as const;
-// ia and val_p10 exist only under train.select_on=val_p10 / early_stop_measure=clean (0..1 like the accuracies).
-export const ACCURACY_FIELDS = ['token_accuracy', 'id_accuracy', 'val_token_accuracy', 'val_id_accuracy', 'ia', 'val_p10'] as const;
+// ia, val_p10 (select_on=val_p10) and clean_id_accuracy (early_stop_measure=clean) are 0..1 like the accuracies.
+export const ACCURACY_FIELDS = ['token_accuracy', 'id_accuracy', 'val_token_accuracy', 'val_id_accuracy', 'clean_id_accuracy', 'ia', 'val_p10'] as const;
 const ALL_FIELDS = [...LOSS_FIELDS, ...ACCURACY_FIELDS];
 
 /** Metric rows -> long-format points (missing or non-finite values are simply left out). */
