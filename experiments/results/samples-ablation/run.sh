@@ -3,7 +3,7 @@
 # the machine): clustered vs hierarchical IDs, and the whole recipe (samples-dsi.yaml, with the
 # dense dual-encoder baseline). Each run: train, its corpus's BoVW index, dsi eval (full protocol),
 # then its log, run store and eval report into OUT_DIR/<name>/.
-#   bash experiments/results/samples-ablation/run.sh OUT_DIR RUN...   (RUN: s-clustered s-hier s-hier-aug s-recipe s-recipe-long s-semantic)
+#   bash experiments/results/samples-ablation/run.sh OUT_DIR RUN...   (RUN: s-clustered s-hier s-hier-aug s-recipe s-recipe-long s-recipe-select s-semantic)
 set -u
 cd "$(dirname "$0")/../../.."
 OUT=${1:-experiments/results/samples-ablation}; shift
@@ -28,5 +28,9 @@ for run in "$@"; do
     # s-recipe lost the index (its 30-epoch augmented warm-up reached exact-ID accuracy 0.17): the same
     # recipe with a warm-up as long as the quickstart's phase 1 (108 epochs).
     s-recipe-long) one s-recipe-long samples-dsi.yaml --set train.joint_warmup_epochs=108 --set train.retrieval_epochs=20 --set train.retrieval_patience=8 ;;
+    # Warm-up until the clean index is memorised (at most 200 epochs), more indexing per query, and
+    # the kept epoch chosen by val P@10 among those with IA@1 >= 0.95.
+    s-recipe-select) one s-recipe-select samples-dsi.yaml --set train.joint_warmup_epochs=200 --set train.early_stop_measure=clean \
+      --set train.joint_ratio=3 --set train.select_on=val_p10 --set train.select_min_ia=0.95 --set train.retrieval_epochs=20 --set train.retrieval_patience=8 ;;
   esac
 done
