@@ -3,7 +3,7 @@
 // (between the <!-- results-grid --> markers). Run after `dsi grid`; test/readme.test.ts fails while
 // README.md is out of date with experiments/results/.
 //   npx tsx scripts/collect-grid.ts [--experiments DIR]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/config/load.ts';
 import { replaceBetweenMarkers } from '../src/config/markdown.ts';
@@ -14,7 +14,9 @@ const flag = process.argv.indexOf('--experiments');
 const experiments = flag > 0 ? process.argv[flag + 1] : join(PROJECT_ROOT, 'experiments');
 const plan = loadPlan(join(PROJECT_ROOT, 'configs', 'grid.yaml'), {}, {});
 const results = join(PROJECT_ROOT, 'experiments', 'results');
-const present = collectGridRows(plan, { experiments, logs: join(experiments, 'grid'), results });
+// experiments/grid is dsi grid's default --logs; runners given another folder named it grid-<something>.
+const logs = existsSync(experiments) ? readdirSync(experiments).filter((d) => /^grid(-|$)/.test(d)).map((d) => join(experiments, d)) : [];
+const present = collectGridRows(plan, { experiments, logs, results });
 await writeGridTables(results, present);
 const readmePath = join(PROJECT_ROOT, 'README.md');
 writeFileSync(readmePath, replaceBetweenMarkers(readFileSync(readmePath, 'utf8'), 'results-grid', gridResultsMarkdown(plan, results, present)));

@@ -15,8 +15,8 @@ import type { GridRow } from './plan.ts';
 export interface GridResultsPaths {
   /** Where `dsi grid` wrote the runs (experiments/). */
   experiments: string;
-  /** Its row logs and steps.jsonl (experiments/grid). */
-  logs: string;
+  /** Folders of row logs and steps.jsonl (experiments/grid, and any other --logs a runner used). */
+  logs: string[];
   /** The committed copies (experiments/results). */
   results: string;
 }
@@ -29,9 +29,9 @@ export function collectGridRows(rows: readonly GridRow[], paths: GridResultsPath
     const dest = join(paths.results, row.name);
     if (existsSync(join(run, 'eval.json'))) {
       cpSync(run, dest, { recursive: true });
-      const log = join(paths.logs, `${row.name}.log`);
-      if (existsSync(log)) cpSync(log, join(dest, 'grid.log'));
-      const steps = stepsOf(paths.logs, row.name);
+      const log = paths.logs.map((dir) => join(dir, `${row.name}.log`)).find((f) => existsSync(f));
+      if (log) cpSync(log, join(dest, 'grid.log'));
+      const steps = paths.logs.flatMap((dir) => stepsOf(dir, row.name));
       if (steps.length) writeFileSync(join(dest, 'steps.jsonl'), steps.map((s) => JSON.stringify(s)).join('\n') + '\n');
     }
     if (existsSync(join(dest, 'eval.json'))) present.push(row.name);
