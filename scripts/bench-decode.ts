@@ -1,10 +1,13 @@
 // Decode latency: ms per query for constrained beam search at several K (beam width = K), in
 // batches of decode.batch_size. Wall time includes the encoder pass (once per query) and the beam steps.
 //   npx tsx scripts/bench-decode.ts [RUN|latest] [K ...]      a trained run, on its test queries (default K: 1 10 100)
-//   npx tsx scripts/bench-decode.ts --random [K ...] [--profile] [--uncached]
+//   npx tsx scripts/bench-decode.ts --random [K ...] [--profile] [--uncached] [--batch N]
 //       an untrained model of configs/imagenette.yaml's shape (160 px, 6+6 layers, 128 IDs of 3 digits)
 //       on 32 synthetic images: no run needed; --profile adds tf.profile's kernel times for the largest K.
 // --uncached re-runs the whole prefix at every step (no key/value cache), for comparison.
+// --batch N decodes N queries together instead of decode.batch_size.
+// Each line splits the time into the encoder and the beam search (decoder steps + bookkeeping), and
+// gives the process's CPU time per query: on a shared machine it moves much less than wall time.
 // A trained model prunes beams differently from a random one, so quote trained-run numbers in results.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../src/config/load.ts';
@@ -22,7 +25,8 @@ const args = process.argv.slice(2);
 const random = args.includes('--random');
 const profile = args.includes('--profile');
 const uncached = args.includes('--uncached');
-const positional = args.filter((a) => !a.startsWith('--'));
+const batchArg = args.includes('--batch') ? Number(args[args.indexOf('--batch') + 1]) : null;
+const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--batch');
 const runArg = random ? null : (positional.shift() ?? 'latest');
 const ks = positional.length ? positional.map(Number) : [1, 10, 100];
 
@@ -51,11 +55,20 @@ if (runArg) {
   batchSize = config.decode.batch_size;
   console.log(`untrained imagenette.yaml model (${backend}): ${count} synthetic queries, 128 IDs of 3 digits, decode batch ${batchSize}`);
 }
-// One untimed pass so kernel set-up and JIT do not count against the first K.
-await searchWithModel(model, trie, { ...input, count: Math.min(input.count, batchSize) }, { beamWidth: 1, topK: 1, constrained: true, batchSize, uncached });
+if (batchArg) batchSize = batchArg;
+// One untimed pass at the largest K so kernel set-up, JIT and the one-time growth of the wasm heap
+// (page faults on fresh memory, ~0.5-1 s of a process's first wide search) do not count against a K.
+const warmK = Math.max(...ks);
+await searchWithModel(model, trie, { ...input, count: Math.min(input.count, batchSize) }, { beamWidth: warmK, topK: warmK, constrained: true, batchSize, uncached });
 for (const k of ks) {
-  const { msPerQuery } = await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize, uncached });
-  console.log(`K = ${String(k).padStart(3)} (beam ${k}${uncached ? ', uncached' : ''}): ${msPerQuery.toFixed(1)} ms/query`);
+  const cpu = process.cpuUsage();
+  const { msPerQuery, encodeMsPerQuery } = await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize, uncached });
+  const { user, system } = process.cpuUsage(cpu);
+  const cpuMs = (user + system) / 1000 / input.count;
+  console.log(
+    `K = ${String(k).padStart(3)} (beam ${k}${uncached ? ', uncached' : ''}, batch ${batchSize}): ${msPerQuery.toFixed(1)} ms/query ` +
+      `(encoder ${encodeMsPerQuery.toFixed(1)}, search ${(msPerQuery - encodeMsPerQuery).toFixed(1)}; CPU ${cpuMs.toFixed(1)} ms/query)`,
+  );
 }
 if (profile) {
   const k = Math.max(...ks);

@@ -228,14 +228,28 @@ describe('beam search with a tiny trained model (real photos)', () => {
     corpus.indexedRows.forEach((row, id) => assert.equal(greedy[corpus.records.findIndex((r) => r.row === row)].id, id));
   });
 
-  it('cached (incremental) decoding ranks exactly like re-running the whole prefix, at K = 1, 5 and all', async () => {
+  it('cached (incremental) decoding ranks exactly like re-running the whole prefix, at any K and batch split, leaking no tensors', async () => {
     const count = corpus.records.length;
+    const ids = corpus.indexedRows.length;
     const input = { pixels: images, count, imageSize: corpus.imageSize };
-    for (const k of [1, 5, corpus.indexedRows.length]) {
-      const opts = { beamWidth: k, topK: k, constrained: true, batchSize: 4 };
+    // K = 1 (greedy), a few, every ID, and more than there are IDs (wider than any step's live
+    // prefixes); batches of all queries and of 5 and 7 (splits that leave a short last batch).
+    const cases = [
+      { k: 1, batchSize: 5 },
+      { k: 5, batchSize: 7 },
+      { k: ids, batchSize: count },
+      { k: ids + 7, batchSize: 5 },
+    ];
+    assert.ok(count % 5 !== 0 && count % 7 !== 0, `${count} queries: the batches of 5 and 7 leave a short last one`);
+    for (const { k, batchSize } of cases) {
+      const opts = { beamWidth: k, topK: k, constrained: true, batchSize };
+      const before = tf.memory().numTensors;
       const cached = await searchWithModel(model, trieOfCorpus, input, opts);
+      assert.equal(tf.memory().numTensors, before, `K = ${k}: cached search leaks no tensor`);
       const plain = await searchWithModel(model, trieOfCorpus, input, { ...opts, uncached: true });
+      assert.equal(tf.memory().numTensors, before, `K = ${k}: uncached search leaks no tensor`);
       plain.results.forEach((r, q) => {
+        assert.equal(r.ids.length, Math.min(k, ids));
         assert.deepEqual(cached.results[q].ids, r.ids, `K = ${k}, query ${q}`);
         r.scores.forEach((s, i) => assert.ok(Math.abs(s - cached.results[q].scores[i]) < 1e-4, `K = ${k}, query ${q}, rank ${i}`));
       });

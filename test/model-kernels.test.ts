@@ -8,6 +8,8 @@ import { attendByImage, groupRowsByImage } from '../src/model/kernels/attention-
 import { plainAttention } from '../src/model/kernels/attention.ts';
 import { mergeHeads, splitHeads, checkShape } from '../src/model/shapes.ts';
 import { installWasmKernels } from '../src/model/kernels/wasm-kernels.ts';
+import { BATCHED_MAX_ROWS, crossAttendCached, imageRuns, memoryBlocks } from '../src/model/incremental/cross-attention.ts';
+import type { CrossAttentionWeights } from '../src/model/weights.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -69,6 +71,37 @@ describe('model kernels', () => {
     );
   });
 
+  it('cached cross-attention (per-piece and batched paths) = every row attending to its image projected per row', async () => {
+    // 15 rows over 4 images, out of order: image 2 has more rows than the batched path takes,
+    // image 1 none (its query finished), image 3 one.
+    const memoryIndex = Int32Array.from([2, 0, 2, 2, 3, 2, 0, 2, 2, 2, 2, 2, 0, 2, 2]);
+    assert.ok(memoryIndex.filter((i) => i === 2).length > BATCHED_MAX_ROWS);
+    const [rows, images, memLen, heads, d] = [memoryIndex.length, 4, 5, 2, 8];
+    let seed = 10;
+    const lin = (i: number, o: number) => ({ w: tf.variable(tf.randomNormal([i, o], 0, 0.5, 'float32', seed++)), b: tf.variable(tf.randomNormal([o], 0, 0.5, 'float32', seed++)) });
+    const w: CrossAttentionWeights = { q: lin(d, d), kv: lin(d, 2 * d), out: lin(d, d) };
+    const x = tf.randomNormal([rows, d], 0, 1, 'float32', 5) as tf.Tensor2D;
+    const memory = tf.randomNormal([images * memLen, d], 0, 1, 'float32', 6) as tf.Tensor2D;
+    const affine = (t: tf.Tensor2D, l: { w: tf.Variable; b: tf.Variable }) => tf.add(tf.matMul(t, l.w), l.b) as tf.Tensor2D;
+    // Reference: a copy of its image's memory for every row, the plain formula per head.
+    const perRow = tf.reshape(tf.gather(tf.reshape(memory, [images, memLen * d]), tf.tensor1d(memoryIndex, 'int32')), [rows * memLen, d]) as tf.Tensor2D;
+    const [k, v] = tf.split(affine(perRow, w.kv), 2, 1) as tf.Tensor2D[];
+    const attended = plainAttention(splitHeads(affine(x, w.q), rows, 1, heads), splitHeads(k, rows, memLen, heads), splitHeads(v, rows, memLen, heads), null, 1 / Math.sqrt(d / heads));
+    const want = affine(mergeHeads(attended, rows, 1, heads), w.out);
+    const blocks = memoryBlocks(memory, w, images, heads);
+    const runs = imageRuns(memoryIndex, images);
+    assert.deepEqual(runs.images, [0, 2, 3]);
+    for (const path of ['pieces', 'batched'] as const) await close(crossAttendCached(x, blocks, w, runs, path), want, path);
+    // Sorted rows (as beam search sends them) take the path without permutation.
+    const order = Int32Array.from(memoryIndex.keys()).sort((a, b) => memoryIndex[a] - memoryIndex[b] || a - b);
+    const sortedRuns = imageRuns(Int32Array.from(order, (r) => memoryIndex[r]), images);
+    assert.equal(sortedRuns.order, null);
+    const xSorted = tf.gather(x, tf.tensor1d(order, 'int32')) as tf.Tensor2D;
+    for (const path of ['pieces', 'batched'] as const) {
+      await close(crossAttendCached(xSorted, blocks, w, sortedRuns, path), tf.gather(want, tf.tensor1d(order, 'int32')), `${path}, sorted`);
+    }
+  });
+
   it('the in-place wasm Slice/SplitV/Unpack/GatherV2 copy exactly the values of slicing on the host', async () => {
     installWasmKernels();
     const shape = [3, 4, 5, 6];
@@ -87,6 +120,17 @@ describe('model kernels', () => {
       assert.deepEqual([...(await parts[p].data())], want);
     }
     assert.deepEqual([...(await tf.slice(tf.tensor1d([1, 2, 3, 4]), [1], [2]).data())], [2, 3]);
+    // Blocks of whole rows (one contiguous copy each), also of a 4-D tensor along axes 0 and 1.
+    const rowBlocks = tf.split(m, [7, 0, 50, 3], 0);
+    [[0, 7], [7, 7], [7, 57], [57, 60]].forEach(([from, to], p) => assert.deepEqual([...rowBlocks[p].dataSync()], [...values.subarray(from * 6, to * 6)]));
+    const sub = (b: number[], sz: number[]) => {
+      const want: number[] = [];
+      for (let i = b[0]; i < b[0] + sz[0]; i++) for (let j = b[1]; j < b[1] + sz[1]; j++) for (let k = b[2]; k < b[2] + sz[2]; k++) for (let l = b[3]; l < b[3] + sz[3]; l++) want.push(at(i, j, k, l));
+      return want;
+    };
+    for (const [b, sz] of [[[1, 0, 0, 0], [2, 4, 5, 6]], [[0, 1, 0, 0], [3, 2, 5, 6]], [[2, 3, 1, 0], [1, 1, 3, 6]], [[0, 0, 0, 0], [3, 4, 5, 6]]]) {
+      assert.deepEqual([...(await tf.slice(x, b, sz).data())], sub(b, sz), `slice at ${b} of ${sz}`);
+    }
     // Unstack and row gather.
     const groups = tf.unstack(tf.reshape(x, [12, 5, 6]));
     for (const g of [0, 7, 11]) assert.deepEqual([...(await groups[g].data())], [...values.subarray(g * 30, (g + 1) * 30)]);

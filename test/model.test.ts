@@ -70,30 +70,42 @@ describe('DSI model', () => {
   it('incremental decoding (cached keys/values, beams reordered) gives the logits of the full decoder', async () => {
     const model = createDsiModel(tinyModel({ patch_size: 4, num_heads: 2, decoder_layers: 2 }), shape, 6);
     const memory = tf.tidy(() => model.encode(images(3, 4), { training: false }));
-    // Step 0: 3 rows (one per image). Step 1: 5 rows continuing rows 2,0,0,1,2. Step 2: 4 rows.
-    const steps = [
-      { tokens: [BEGIN, BEGIN, BEGIN], parents: null, images: [0, 1, 2] },
-      { tokens: [7, 1, 2, 5, 9], parents: [2, 0, 0, 1, 2], images: [2, 0, 0, 1, 2] },
-      { tokens: [3, 3, 0, END], parents: [4, 1, 2, 0], images: [2, 0, 0, 2] },
-    ];
-    const before = tf.memory().numTensors;
-    const dec = model.startDecoding(memory);
-    let sequences: number[][] = [];
-    for (const step of steps) {
-      sequences = step.tokens.map((tok, r) => [...(step.parents ? sequences[step.parents[r]] : []), tok]);
-      const cached = dec.step(Int32Array.from(step.tokens), step.parents && Int32Array.from(step.parents), Int32Array.from(step.images));
-      const full = tf.tidy(() => {
-        const len = sequences[0].length;
-        const logits = model.decode(memory, tf.tensor2d(sequences, [sequences.length, len], 'int32'), { training: false }, Int32Array.from(step.images));
-        return tf.reshape(tf.slice(logits, [0, len - 1, 0], [sequences.length, 1, 13]), [sequences.length, 13]);
-      });
-      const [a, b] = [await cached.data(), await full.data()];
-      assert.deepEqual(cached.shape, full.shape);
-      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-4, `position ${sequences[0].length - 1}, logit ${i}: ${v} vs ${b[i]}`));
-      tf.dispose([cached, full]);
+    // Narrow: step 1 has 5 rows continuing rows 2,0,0,1,2 (out of image order), step 2 has 4.
+    // Wide: step 1 gives image 0 more rows than the batched cross-attention takes (the per-piece
+    // path, rows out of order), step 2 drops image 1 entirely (its query finished).
+    const wideParents = [0, 0, 2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0];
+    const scenarios = {
+      narrow: [
+        { tokens: [BEGIN, BEGIN, BEGIN], parents: null, images: [0, 1, 2] },
+        { tokens: [7, 1, 2, 5, 9], parents: [2, 0, 0, 1, 2], images: [2, 0, 0, 1, 2] },
+        { tokens: [3, 3, 0, END], parents: [4, 1, 2, 0], images: [2, 0, 0, 2] },
+      ],
+      wide: [
+        { tokens: [BEGIN, BEGIN, BEGIN], parents: null, images: [0, 1, 2] },
+        { tokens: wideParents.map((_, r) => r % 10), parents: wideParents, images: wideParents },
+        { tokens: [4, END, 6], parents: [12, 2, 7], images: [0, 2, 2] },
+      ],
+    };
+    for (const [name, steps] of Object.entries(scenarios)) {
+      const before = tf.memory().numTensors;
+      const dec = model.startDecoding(memory);
+      let sequences: number[][] = [];
+      for (const step of steps) {
+        sequences = step.tokens.map((tok, r) => [...(step.parents ? sequences[step.parents[r]] : []), tok]);
+        const cached = dec.step(Int32Array.from(step.tokens), step.parents && Int32Array.from(step.parents), Int32Array.from(step.images));
+        const full = tf.tidy(() => {
+          const len = sequences[0].length;
+          const logits = model.decode(memory, tf.tensor2d(sequences, [sequences.length, len], 'int32'), { training: false }, Int32Array.from(step.images));
+          return tf.reshape(tf.slice(logits, [0, len - 1, 0], [sequences.length, 1, 13]), [sequences.length, 13]);
+        });
+        const [a, b] = [await cached.data(), await full.data()];
+        assert.deepEqual(cached.shape, full.shape);
+        a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-4, `${name}, position ${sequences[0].length - 1}, logit ${i}: ${v} vs ${b[i]}`));
+        tf.dispose([cached, full]);
+      }
+      dec.dispose();
+      assert.equal(tf.memory().numTensors, before, `${name}: the incremental decoder frees its cache`);
     }
-    dec.dispose();
-    assert.equal(tf.memory().numTensors, before, 'the incremental decoder frees its cache');
     memory.dispose();
     model.dispose();
   });
@@ -201,8 +213,9 @@ describe('grouped attention (the fast wasm path)', () => {
 describe('GELU', () => {
   it('has the tanh-approximation value and a matching derivative', async () => {
     const { gelu } = await import('../src/model/kernels/gelu.ts');
-    const xs = [-3, -1, -0.2, 0, 0.5, 2];
-    const x = tf.tensor2d(xs, [2, 3]);
+    // Large |x| too: there sigmoid(2z) saturates to 0 or 1 and gelu must still be 0 or x.
+    const xs = [-3, -1, -0.2, 0, 0.5, 2, -12, 12];
+    const x = tf.tensor2d(xs, [2, 4]);
     const ref = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
     const y = await gelu(x).data();
     xs.forEach((v, i) => assert.ok(Math.abs(y[i] - ref(v)) < 1e-5));

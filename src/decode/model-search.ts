@@ -26,6 +26,8 @@ export interface ModelSearchResult {
   results: BeamResult[];
   /** Wall time of encoding + decoding divided by the number of queries. */
   msPerQuery: number;
+  /** The encoder's part of it (on an asynchronous GPU backend, only the time to queue it). */
+  encodeMsPerQuery: number;
 }
 
 export interface ModelScorer extends NextTokenScorer {
@@ -52,12 +54,9 @@ export function modelScorer(model: DsiModel, memory: tf.Tensor3D, opts: { cached
   };
   const feed = async (tokens: Int32Array, parents: Int32Array | null, memoryRows: Int32Array) => {
     const logits = decoder!.step(tokens, parents, memoryRows);
-    const logProbs = tf.tidy(() => tf.logSoftmax(logits));
+    const data = (await logits.data()) as Float32Array;
     logits.dispose();
-    // Read outside tidy: tidy walks its return value, which is slow for big tensors.
-    const data = (await logProbs.data()) as Float32Array;
-    logProbs.dispose();
-    return data;
+    return logSoftmaxRows(data, VOCAB_SIZE);
   };
   const scorer = async (requests: readonly ScoreRequest[]) => {
     const rows = requests.length;
@@ -90,6 +89,22 @@ export function modelScorer(model: DsiModel, memory: tf.Tensor3D, opts: { cached
       decoder = null;
     },
   });
+}
+
+/**
+ * Log-softmax of each row of `width` values, in place, on the host: 13 values per beam, and
+ * wasm's logSoftmax (a composite of slow scalar Log/Exp kernels) cost more than the copy.
+ */
+export function logSoftmaxRows(values: Float32Array, width: number): Float32Array {
+  for (let base = 0; base < values.length; base += width) {
+    let max = -Infinity;
+    for (let i = 0; i < width; i++) max = Math.max(max, values[base + i]);
+    let sum = 0;
+    for (let i = 0; i < width; i++) sum += Math.exp(values[base + i] - max);
+    const logSum = max + Math.log(sum);
+    for (let i = 0; i < width; i++) values[base + i] -= logSum;
+  }
+  return values;
 }
 
 function uncachedScorer(model: DsiModel, memory: tf.Tensor3D): NextTokenScorer {
@@ -132,10 +147,13 @@ export async function searchWithModel(
   const perImage = imageSize * imageSize * 3;
   const results: BeamResult[] = [];
   const start = performance.now();
+  let encodeMs = 0;
   for (let first = 0; first < count; first += opts.batchSize) {
     const n = Math.min(opts.batchSize, count - first);
     const slice = images.pixels.subarray(first * perImage, (first + n) * perImage);
+    const encodeStart = performance.now();
     const memory = tf.tidy(() => model.encode(tf.tensor4d(Float32Array.from(slice), [n, imageSize, imageSize, 3]), { training: false }));
+    encodeMs += performance.now() - encodeStart;
     const scorer = modelScorer(model, memory, { cached: !opts.uncached });
     try {
       const batch = await beamSearch(n, scorer, trie, {
@@ -151,5 +169,6 @@ export async function searchWithModel(
     }
     opts.onBatch?.(n);
   }
-  return { results, msPerQuery: count ? (performance.now() - start) / count : 0 };
+  const perQuery = (ms: number) => (count ? ms / count : 0);
+  return { results, msPerQuery: perQuery(performance.now() - start), encodeMsPerQuery: perQuery(encodeMs) };
 }

@@ -10,7 +10,8 @@ import type { DsiModel, ForwardOptions, IncrementalDecoder, ModelShape, NamedArr
 import { ParamStore } from './params.ts';
 import { DropoutSeeds } from './dropout.ts';
 import { positionTable } from './positional.ts';
-import { decoder, decoderStep, encoder, startDecoderCache, type DecoderCache, type DecoderWeights, type Dims, type EncoderWeights } from './transformer.ts';
+import { decoder, encoder, type DecoderWeights, type Dims, type EncoderWeights } from './transformer.ts';
+import { incrementalDecoder } from './incremental/decoder.ts';
 import { installWasmKernels } from './kernels/wasm-kernels.ts';
 import { decoderBlockWeights, encoderBlockWeights, layerNormWeights, linear } from './weights.ts';
 
@@ -81,35 +82,6 @@ function build(config: ModelConfig, shape: ModelShape, params: ParamStore): DsiM
     },
   };
   return model;
-}
-
-function incrementalDecoder(memory: tf.Tensor3D, w: DecoderWeights, dims: Dims): IncrementalDecoder {
-  const pairs = (flat: tf.Tensor[]) => Array.from({ length: flat.length / 2 }, (_, i) => ({ k: flat[2 * i], v: flat[2 * i + 1] }));
-  const flatten = (kv: { k: tf.Tensor; v: tf.Tensor }[]) => kv.flatMap((x) => [x.k, x.v]);
-  // tidy keeps only the tensors it is handed back, so the cache crosses it as a flat list.
-  let cache: DecoderCache = {
-    memory: pairs(tf.tidy(() => flatten(startDecoderCache(memory, w).memory))) as DecoderCache['memory'],
-    self: [],
-    images: memory.shape[0],
-    length: 0,
-  };
-  return {
-    get length() {
-      return cache.length;
-    },
-    step(tokens, parents, memoryIndex) {
-      const [logits, ...self] = tf.tidy(() => {
-        const out = decoderStep(tf.tensor1d(tokens, 'int32'), cache.length > 0 ? parents : null, memoryIndex, cache, w, dims);
-        return [out.logits, ...flatten(out.cache.self)];
-      });
-      tf.dispose(flatten(cache.self));
-      cache = { ...cache, self: pairs(self) as DecoderCache['self'], length: cache.length + 1 };
-      return logits as tf.Tensor2D;
-    },
-    dispose() {
-      tf.dispose([...flatten(cache.self), ...flatten(cache.memory)]);
-    },
-  };
 }
 
 /** A freshly initialised model; the same seed gives bit-identical weights on any backend. */

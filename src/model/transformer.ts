@@ -50,7 +50,8 @@ export interface Dims {
 
 // ---- layers ---------------------------------------------------------------------------------
 
-const linear = (x: tf.Tensor2D, l: Linear): tf.Tensor2D => dense(x, l.w as tf.Tensor as tf.Tensor2D, l.b as tf.Tensor as tf.Tensor1D);
+/** x [N, in] -> x w + b [N, out] */
+export const linear = (x: tf.Tensor2D, l: Linear): tf.Tensor2D => dense(x, l.w as tf.Tensor as tf.Tensor2D, l.b as tf.Tensor as tf.Tensor1D);
 
 /** LayerNorm over the last axis of [N, D]. */
 export function layerNorm(x: tf.Tensor2D, w: LayerNormWeights, eps = 1e-5): tf.Tensor2D {
@@ -195,76 +196,4 @@ export function decoder(memory: tf.Tensor3D, tokens: tf.Tensor2D, memoryIndex: I
   }
   const logits = linear(layerNorm(x, w.lnFinal), w.head);
   return tf.reshape(logits, [rows, len, VOCAB_SIZE]);
-}
-
-// ---- incremental decoding -------------------------------------------------------------------
-
-/**
- * What the decoder keeps between steps when it writes one token per row at a time (beam search):
- * per block, the memory's keys/values (projected once per batch of images) and the self-attention
- * keys/values of every position written so far, heads split: [R*H, t, dh].
- */
-export interface DecoderCache {
-  memory: { k: tf.Tensor2D; v: tf.Tensor2D }[];
-  self: { k: tf.Tensor3D; v: tf.Tensor3D }[];
-  /** Images in the memory (B). */
-  images: number;
-  /** Positions written so far (0: the next token is BEGIN at position 0). */
-  length: number;
-}
-
-export function startDecoderCache(memory: tf.Tensor3D, w: DecoderWeights): DecoderCache {
-  const [images, memLen, d] = memory.shape;
-  const memoryRows = tf.reshape(memory, [images * memLen, d]) as tf.Tensor2D;
-  return { memory: w.blocks.map((blk) => memoryKeysValues(memoryRows, blk.cross)), self: [], images, length: 0 };
-}
-
-/** Rows of a [R0*H, t, dh] cache for the rows that continue, in their new order. */
-function reorderRows(cache: tf.Tensor3D, parents: Int32Array, heads: number): tf.Tensor3D {
-  const [rowsHeads, t, dh] = cache.shape;
-  const byRow = tf.reshape(cache, [rowsHeads / heads, heads * t * dh]) as tf.Tensor2D;
-  return tf.reshape(tf.gather(byRow, tf.tensor1d(parents, 'int32')), [parents.length * heads, t, dh]);
-}
-
-/**
- * One decoder position for every row: the same mathematics as decoder() at position t (the causal
- * mask lets position t see positions 0..t, which is exactly the cache plus itself).
- * tokens [R] int32 (the token at position t); parents [R]: row r continues row parents[r] of the
- * previous step (null at t = 0); memoryIndex [R]: the image row r reads. -> logits [R, 13] and the
- * cache for t + 1 (the caller disposes the old one's self part).
- */
-export function decoderStep(
-  tokens: tf.Tensor1D,
-  parents: Int32Array | null,
-  memoryIndex: Int32Array,
-  cache: DecoderCache,
-  w: DecoderWeights,
-  dims: Dims,
-): { logits: tf.Tensor2D; cache: DecoderCache } {
-  const rows = tokens.shape[0];
-  const t = cache.length;
-  const { d, heads } = dims;
-  if (t >= w.positions.shape[0]) throw new Error(`decoder step ${t}: the model was built for ${w.positions.shape[0]} positions`);
-  if (t > 0 && !parents) throw new Error('decoder step after the first needs the parent row of each row');
-  const noDropout = new DropoutSeeds(0, false, 0);
-  const groups = groupRowsByImage(memoryIndex, cache.images);
-  let x = embedTokens(tf.reshape(tokens, [rows, 1]) as tf.Tensor2D, w, tf.slice(w.positions, [t, 0], [1, d]));
-  const self: DecoderCache['self'] = [];
-  w.blocks.forEach((blk, i) => {
-    const [q, k, v] = tf.split(linear(layerNorm(x, blk.ln1), blk.self.qkv), [d, d, d], 1) as tf.Tensor2D[];
-    const extend = (past: tf.Tensor3D | undefined, now: tf.Tensor2D) => {
-      const head = splitHeads(now, rows, 1, heads);
-      return past ? (tf.concat([reorderRows(past, parents!, heads), head], 1) as tf.Tensor3D) : head;
-    };
-    const keys = extend(cache.self[i]?.k, k);
-    const values = extend(cache.self[i]?.v, v);
-    self.push({ k: keys, v: values });
-    const attended = mergeHeads(attend(splitHeads(q, rows, 1, heads), keys, values, null), rows, 1, heads);
-    x = tf.add(x, linear(attended, blk.self.out));
-    x = tf.add(x, crossAttention(layerNorm(x, blk.ln2), cache.memory[i], blk.cross, groups, 1, heads));
-    x = tf.add(x, mlp(layerNorm(x, blk.ln3), blk.mlp, noDropout));
-    checkShape(x, [rows, d], 'decoder step block output');
-  });
-  const logits = linear(layerNorm(x, w.lnFinal), w.head);
-  return { logits, cache: { memory: cache.memory, self, images: cache.images, length: t + 1 } };
 }

@@ -50,18 +50,26 @@ export function installWasmKernels(): void {
     // Views taken after makeOutput: allocating may grow (and so replace) the heap buffer.
     const xVals = backend.typedArrayFromHeap(x);
     const outVals = backend.typedArrayFromHeap(out);
-    // Pad to 4-D and copy innermost runs.
+    // Pad to 4-D. Trailing dimensions the slice takes whole merge into one contiguous run, so a
+    // block of rows (splitting a matrix along axis 0) is one copy, not one per row.
     const shape = [...Array(4 - rank).fill(1), ...x.shape];
     const b = [...Array(4 - rank).fill(0), ...begin];
     const s = [...Array(4 - rank).fill(1), ...size];
     const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
+    let partial = 3;
+    while (partial > 0 && s[partial] === shape[partial]) partial--;
+    const run = s[partial] * strides[partial];
+    // Dimensions after `partial` are whole: iterate over them once (a single step).
+    const count = (dim: number) => (dim < partial ? s[dim] : 1);
     let o = 0;
-    for (let i = b[0]; i < b[0] + s[0]; i++) {
-      for (let j = b[1]; j < b[1] + s[1]; j++) {
-        for (let k = b[2]; k < b[2] + s[2]; k++) {
-          const from = i * strides[0] + j * strides[1] + k * strides[2] + b[3];
-          outVals.set(xVals.subarray(from, from + s[3]), o);
-          o += s[3];
+    for (let i = 0; i < count(0); i++) {
+      for (let j = 0; j < count(1); j++) {
+        for (let k = 0; k < count(2); k++) {
+          const index = [b[0] + i, b[1] + j, b[2] + k, b[3]];
+          let from = 0;
+          for (let dim = 0; dim <= partial; dim++) from += index[dim] * strides[dim];
+          outVals.set(xVals.subarray(from, from + run), o);
+          o += run;
         }
       }
     }
