@@ -16,7 +16,7 @@ const plan = loadPlan(join(PROJECT_ROOT, 'configs', 'grid.yaml'), {}, {});
 const results = join(PROJECT_ROOT, 'experiments', 'results');
 // experiments/grid is dsi grid's default --logs; runners given another folder named it grid-<something>.
 const logs = existsSync(experiments) ? readdirSync(experiments).filter((d) => /^grid(-|$)/.test(d)).map((d) => join(experiments, d)) : [];
-const present = collectGridRows(plan, { experiments, logs, results });
+const present = collectGridRows(plan, { experiments, logs, results, project: PROJECT_ROOT });
 await writeGridTables(results, present);
 const readmePath = join(PROJECT_ROOT, 'README.md');
 writeFileSync(readmePath, replaceBetweenMarkers(readFileSync(readmePath, 'utf8'), 'results-grid', gridResultsMarkdown(plan, results, present)));

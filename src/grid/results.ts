@@ -1,5 +1,5 @@
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { renderPng } from '../track/plots/render.ts';
 import { scalingSpec } from '../track/plots/scaling.ts';
 import { buildResultsTable, readEvalReport, renderResultsTable } from '../track/table.ts';
@@ -13,6 +13,8 @@ import type { GridRow } from './plan.ts';
  */
 
 export interface GridResultsPaths {
+  /** The checkout: absolute paths under it (and its parent) are written relative in the copies. */
+  project?: string;
   /** Where `dsi grid` wrote the runs (experiments/). */
   experiments: string;
   /** Folders of row logs and steps.jsonl (experiments/grid, and any other --logs a runner used). */
@@ -33,10 +35,31 @@ export function collectGridRows(rows: readonly GridRow[], paths: GridResultsPath
       if (log) cpSync(log, join(dest, 'grid.log'));
       const steps = paths.logs.flatMap((dir) => stepsOf(dir, row.name));
       if (steps.length) writeFileSync(join(dest, 'steps.jsonl'), steps.map((s) => JSON.stringify(s)).join('\n') + '\n');
+      if (paths.project) relativisePaths(dest, paths.project);
     }
     if (existsSync(join(dest, 'eval.json'))) present.push(row.name);
   }
   return present;
+}
+
+/**
+ * The copies are committed: a development machine's absolute paths (logs name the cache folder,
+ * eval reports the query folder) become relative to the checkout ("data/cache/...",
+ * "../shared/data/...").
+ */
+function relativisePaths(dir: string, project: string): void {
+  const parent = dirname(project);
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    if (statSync(file).isDirectory()) {
+      relativisePaths(file, project);
+      continue;
+    }
+    if (!/\.(log|md|json|jsonl|yaml)$/.test(name)) continue;
+    const text = readFileSync(file, 'utf8');
+    const fixed = text.split(`${project}/`).join('').split(`${parent}/`).join('../');
+    if (fixed !== text) writeFileSync(file, fixed);
+  }
 }
 
 interface Step {
