@@ -164,3 +164,16 @@ test('the scaling plot: P@10 and IA@1 per model against DB size, with intervals,
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the dense dual encoder has no IDs: its row says "-" whatever scheme the run used', async () => {
+  const r = report('nette-dsi', 'frgfm/imagenette', 512, 'hierarchical', 0.6);
+  r.models.push({ ...r.models[0], kind: 'dense', label: 'Dense dual encoder (cosine)' });
+  const dir = await store({ 'nette-dsi': r });
+  try {
+    const rows = buildResultsTable([readEvalReport(dir, 'nette-dsi')]).rows;
+    assert.equal(rows.find((x) => x.kind === 'dense')!.idScheme, '-');
+    assert.equal(rows.find((x) => x.kind === 'fine-tuned')!.idScheme, 'hierarchical');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

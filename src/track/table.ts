@@ -27,7 +27,7 @@ export interface TableRow {
   run: string;
   dataset: string;
   dbSize: number;
-  /** "-" for BoVW, which has no IDs. */
+  /** "-" for BoVW and the dense dual encoder, which have no IDs. */
   idScheme: string;
   kind: string;
   model: string;
@@ -120,7 +120,7 @@ export function buildResultsTable(reports: { run: string; report: unknown; outOf
         run,
         dataset: stringField(corpus, 'dataset') ?? '?',
         dbSize: numberField(corpus, 'dbSize') ?? 0,
-        idScheme: kind === 'bovw' ? '-' : (stringField(corpus, 'idScheme') ?? '?'),
+        idScheme: kind === 'bovw' || kind === 'dense' ? '-' : (stringField(corpus, 'idScheme') ?? '?'),
         kind,
         model: stringField(m, 'label') ?? kind,
         queries: numberField(path(m, 'full'), 'queries') ?? numberField(field(report, 'querySet'), 'count'),

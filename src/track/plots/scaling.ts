@@ -41,28 +41,32 @@ export function scalingPoints(table: ResultsTable): ScalingPoint[] {
 export function scalingSpec(table: ResultsTable): TopLevelSpec {
   const points = scalingPoints(table);
   const sizes = [...new Set(points.map((p) => p.dbSize))].sort((a, b) => a - b);
-  const x = { field: 'dbSize', type: 'quantitative', title: 'DB size (images)', scale: { type: 'log', base: 2, nice: false, padding: 12 }, axis: { values: sizes, format: 'd' } };
+  const datasets = [...new Set(points.map((p) => p.dataset))];
+  const metrics = ['P@10', 'P@10 (OOC)', 'IA@1'].filter((m) => points.some((p) => p.metric === m));
+  const models = [...new Set(points.map((p) => p.model))].sort();
+  // One explicit x range for every chart, so a chart with a single DB size still places it where the others do.
+  const domain = sizes.length ? [sizes[0] / 1.5, sizes[sizes.length - 1] * 1.5] : [1, 2];
+  const x = { field: 'dbSize', type: 'quantitative', title: 'DB size (images)', scale: { type: 'log', base: 2, nice: false, domain }, axis: { values: sizes, format: 'd' } };
+  // One colour per model across every chart (a shared, explicit domain).
+  const color = { field: 'model', type: 'nominal', title: 'model', scale: { domain: models }, legend: { labelLimit: 400 } };
+  // Each chart gets its own rows (filtered here, not by a Vega transform) so no chart can pick up another's points.
+  const chart = (dataset: string, metric: string) => {
+    const values = points.filter((p) => p.dataset === dataset && p.metric === metric);
+    return {
+      title: `${dataset}: ${metric}`,
+      width: 220,
+      height: 170,
+      data: { values },
+      layer: [
+        { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: metric, scale: { domain: [0, 1] } }, color } },
+        { mark: { type: 'rule' }, encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color } },
+      ],
+    };
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Retrieval and indexing against DB size (95% intervals)',
     background: 'white',
-    data: { values: points },
-    facet: { row: { field: 'dataset', title: null }, column: { field: 'metric', title: null, sort: ['P@10', 'P@10 (OOC)', 'IA@1'] } },
-    spec: {
-      width: 240,
-      height: 180,
-      layer: [
-        {
-          mark: { type: 'line', point: true },
-          encoding: { x, y: { field: 'mean', type: 'quantitative', title: 'value', scale: { domain: [0, 1] } }, color: { field: 'model', type: 'nominal', title: 'model', legend: { labelLimit: 400 } } },
-        },
-        {
-          mark: { type: 'rule' },
-          transform: [{ filter: 'datum.low !== null' }],
-          encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: { field: 'model', type: 'nominal' } },
-        },
-      ],
-    },
-    resolve: { scale: { x: 'shared', y: 'shared' } },
+    vconcat: datasets.map((d) => ({ hconcat: metrics.map((m) => chart(d, m)) })),
   } as unknown as TopLevelSpec;
 }
