@@ -7,17 +7,15 @@ import { queriesOf, type Corpus } from '../src/data/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { Rng } from '../src/runtime/rng.ts';
 import { loadCheckpoint } from '../src/runs/checkpoint.ts';
-import { createTracker } from '../src/track/tracker.ts';
 import { jointItems } from '../src/train/batches.ts';
 import type { TrainingEngine } from '../src/train/engine/engine.ts';
-import { trainRun, type TrainRunOptions } from '../src/train/train.ts';
-import { readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
+
+import { quietTrainRunner, readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
 let corpus: Corpus;
 let backend: string;
 const dirs = tempDir('joint');
-const quiet = () => {};
 
 before(async () => {
   backend = await initBackend('wasm');
@@ -25,18 +23,7 @@ before(async () => {
 });
 after(() => dirs.cleanup());
 
-function run(name: string, config: DsiConfig, extra: Partial<TrainRunOptions> = {}) {
-  return trainRun({
-    config,
-    corpus,
-    runName: name,
-    backend,
-    tracker: createTracker(name, join(dirs.path, 'experiments'), { warn: quiet }),
-    checkpointsDir: join(dirs.path, 'checkpoints'),
-    log: quiet,
-    ...extra,
-  });
-}
+const run = quietTrainRunner(dirs.path, () => corpus, () => backend);
 
 /** Aborts after `steps` training steps (passing the per-step learning rate through). */
 function abortAfter(steps: number, controller: AbortController) {

@@ -9,18 +9,16 @@ import { vitRanker } from '../src/eval/rankers.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { loadCheckpoint } from '../src/runs/checkpoint.ts';
 import { keptEpoch } from '../src/track/compare.ts';
-import { createTracker } from '../src/track/tracker.ts';
 import type { EpochMetrics } from '../src/track/types.ts';
 import { isBetterRetrieval, type RetrievalScore } from '../src/train/phases.ts';
-import { trainRun, type TrainRunOptions } from '../src/train/train.ts';
+
 import { SELECT_K, valQuerySet } from '../src/train/val-retrieval.ts';
-import { readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
+import { quietTrainRunner, readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
 let corpus: Corpus;
 let backend: string;
 const dirs = tempDir('select');
-const quiet = () => {};
 const experiments = () => join(dirs.path, 'experiments');
 const checkpoints = () => join(dirs.path, 'checkpoints');
 
@@ -30,18 +28,7 @@ before(async () => {
 });
 after(() => dirs.cleanup());
 
-function run(name: string, config: DsiConfig, extra: Partial<TrainRunOptions> = {}) {
-  return trainRun({
-    config,
-    corpus,
-    runName: name,
-    backend,
-    tracker: createTracker(name, experiments(), { warn: quiet }),
-    checkpointsDir: checkpoints(),
-    log: quiet,
-    ...extra,
-  });
-}
+const run = quietTrainRunner(dirs.path, () => corpus, () => backend);
 
 /** The epoch (1-based) the rule keeps from a sequence of per-epoch scores. */
 function kept(scores: RetrievalScore[], minIa: number): number {

@@ -11,6 +11,8 @@ import type { DsiConfig } from '../src/config/schema.ts';
 import { idLengthFor } from '../src/data/ids.ts';
 import type { Corpus, ImageRecord } from '../src/data/types.ts';
 import type { EpochMetrics } from '../src/track/types.ts';
+import { createTracker } from '../src/track/tracker.ts';
+import { trainRun, type TrainRunOptions } from '../src/train/train.ts';
 import { SAMPLE_PHOTOS, sampleClasses } from './helpers/test-data.ts';
 
 export const IMAGENETTE = SAMPLE_PHOTOS;
@@ -85,4 +87,22 @@ export function readMetricsFile(experimentsDir: string, run: string): EpochMetri
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as EpochMetrics);
+}
+
+/**
+ * `run(name, config, extra)`: trainRun on a corpus and backend that a `before` hook sets (hence
+ * the getters), quiet, with checkpoints/ and experiments/ under `root`.
+ */
+export function quietTrainRunner(root: string, corpus: () => Corpus, backend: () => string) {
+  return (name: string, config: DsiConfig, extra: Partial<TrainRunOptions> = {}) =>
+    trainRun({
+      config,
+      corpus: corpus(),
+      runName: name,
+      backend: backend(),
+      tracker: createTracker(name, join(root, 'experiments'), { warn: () => {} }),
+      checkpointsDir: join(root, 'checkpoints'),
+      log: () => {},
+      ...extra,
+    });
 }

@@ -8,21 +8,19 @@ import { imagePixels, queriesOf } from '../src/data/types.ts';
 import type { TrainBatch, TrainingEngine } from '../src/train/engine/engine.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { Rng } from '../src/runtime/rng.ts';
-import { createTracker } from '../src/track/tracker.ts';
 import { createEngine } from '../src/train/engine/engine.ts';
 import { batchesOf, indexingItems, retrievalItems, sampleIds, validationItems } from '../src/train/batches.ts';
 import { loadCheckpoint } from '../src/runs/checkpoint.ts';
 import { meanStats } from '../src/train/engine/stats.ts';
 import { isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from '../src/train/phases.ts';
 import { modelShapeOf } from '../src/runs/checkpoint.ts';
-import { evaluateItems, trainRun, type TrainRunOptions } from '../src/train/train.ts';
-import { readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
+import { evaluateItems } from '../src/train/train.ts';
+import { quietTrainRunner, readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
 let corpus: Corpus;
 let backend: string;
 const dirs = tempDir('trainer');
-const quiet = () => {};
 
 before(async () => {
   backend = await initBackend('wasm');
@@ -30,19 +28,7 @@ before(async () => {
 });
 after(() => dirs.cleanup());
 
-function run(name: string, config: DsiConfig, extra: Partial<TrainRunOptions> = {}) {
-  const experiments = join(dirs.path, 'experiments');
-  return trainRun({
-    config,
-    corpus,
-    runName: name,
-    backend,
-    tracker: createTracker(name, experiments, { warn: quiet }),
-    checkpointsDir: join(dirs.path, 'checkpoints'),
-    log: quiet,
-    ...extra,
-  });
-}
+const run = quietTrainRunner(dirs.path, () => corpus, () => backend);
 
 /** Wraps an engine to see every batch it trains on, and optionally abort after N steps. */
 function spy(batches: TrainBatch[], abortAfterSteps?: { steps: number; controller: AbortController }) {
