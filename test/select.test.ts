@@ -12,7 +12,7 @@ import { keptEpoch } from '../src/track/compare.ts';
 import type { EpochMetrics } from '../src/track/types.ts';
 import { isBetterRetrieval, type RetrievalScore } from '../src/train/phases.ts';
 
-import { SELECT_K, valQuerySet } from '../src/train/val-retrieval.ts';
+import { SELECT_K, selectionQueries } from '../src/train/val-retrieval.ts';
 import { quietTrainRunner, readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
 
 process.env.DSI_NO_PROGRESS = '1';
@@ -96,7 +96,7 @@ test('select_on=val_p10 on a joint run: val_p10 and ia logged per epoch, the kep
   assert.equal(best.trainer.bestValP10, retrieval[expected - 1].val_p10);
   assert.equal(best.trainer.bestIa, retrieval[expected - 1].ia);
   // The logged P@10 and IA@1 are what eval's ranker gives the kept checkpoint (val queries; indexed images as eval ranks them).
-  const queries = valQuerySet(corpus)!;
+  const queries = selectionQueries(corpus)!.val;
   const own = indexedQueries(corpus);
   const ranker = vitRanker('fine-tuned', best, corpus, config.decode);
   const { lists } = await ranker.rank(queries, SELECT_K, () => {});

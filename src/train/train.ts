@@ -35,7 +35,7 @@ import { indexingItems, jointItems, retrievalItems, validationItems, type ItemPi
 import { createEngine, type TrainingEngine } from './engine/engine.ts';
 import { endIndexing, epochLine, finishEpoch, indexAccuracy, trainEpoch, validate, type StepRate } from './epoch.ts';
 import { bestRetrievalOf, initialTrainerState, isBetterRetrieval, isBetterValLoss, retrievalPatienceExhausted, updateEarlyStop } from './phases.ts';
-import { measureValRetrieval, valQuerySet } from './val-retrieval.ts';
+import { measureValRetrieval, selectionQueries } from './val-retrieval.ts';
 import { keptLine, type Selection } from './summary.ts';
 
 export interface LaunchOptions extends TrainingRunRequest {
@@ -256,7 +256,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     const retrievalRate = train.retrieval_learning_rate ?? train.learning_rate;
     const valItems = validationItems(corpus, cap, train.seed);
     const selectOnP10 = train.select_on === 'val_p10';
-    const valQueries = selectOnP10 ? valQuerySet(corpus) : null;
+    const valQueries = selectOnP10 ? selectionQueries(corpus) : null;
     if (state.phase === 'retrieval' && (train.retrieval_epochs === 0 || !queriesOf(corpus, 'train').some((q) => q.relevantIds.length > 0))) {
       if (train.retrieval_epochs > 0) log('phase 2 skipped: the corpus has no train queries with relevant indexed images');
       state.phase = 'done';

@@ -25,10 +25,15 @@ export interface ValRetrieval {
   ia: number;
 }
 
-/** The val queries as a query set, built once per run (null without val queries). */
-export function valQuerySet(corpus: Corpus): QuerySet | null {
+/** What selection ranks every epoch, built once per run: the val queries and the indexed images (null without val queries). */
+export interface SelectionQueries {
+  val: QuerySet;
+  indexed: QuerySet;
+}
+
+export function selectionQueries(corpus: Corpus): SelectionQueries | null {
   const val = queriesOf(corpus, 'val');
-  return val.length ? corpusQueries(corpus, val, 'val queries') : null;
+  return val.length ? { val: corpusQueries(corpus, val, 'val queries'), indexed: indexedQueries(corpus) } : null;
 }
 
 /** Forward passes only: the engine's weights and the run's Rng are left as they were, so resume stays exact. */
@@ -37,7 +42,7 @@ export async function measureValRetrieval(
   config: DsiConfig,
   corpus: Corpus,
   shape: ModelShape,
-  queries: QuerySet,
+  { val: queries, indexed: own }: SelectionQueries,
 ): Promise<ValRetrieval> {
   const { weights } = await engine.getState();
   const ranker = modelRanker('fine-tuned', modelFromState(config.model, shape, weights), corpus, config.decode);
@@ -45,7 +50,6 @@ export async function measureValRetrieval(
     const { lists } = await ranker.rank(queries, SELECT_K, () => {});
     const p = lists.map((l, i) => precisionAtK(l.ids, relevanceOf(queries.relevant[i]), SELECT_K));
     // eval ranks the indexed images once for every IA@K it reports (K = max eval.ia_k); so does this.
-    const own = indexedQueries(corpus);
     const iaLists = (await ranker.rank(own, Math.max(1, ...config.eval.ia_k), () => {})).lists;
     const ia = indexingAccuracyAtK(iaLists.map((l) => l.ids), own.relevant.map((r) => r[0]), 1);
     return { val_p10: p.reduce((a, b) => a + b, 0) / Math.max(1, p.length), ia };
