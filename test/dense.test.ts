@@ -7,7 +7,7 @@ import { runEvaluation } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { launchTraining } from '../src/train/train.ts';
-import { supervisedContrastiveLoss } from '../src/train/dense.ts';
+import { supervisedContrastiveLoss } from '../src/train/dense/loss.ts';
 import { copyImageFolder } from './data-fixtures.ts';
 import { IMAGENETTE, tempDir } from './train-fixtures.ts';
 
@@ -32,8 +32,9 @@ test('the dense dual encoder ranks same-class images of data/samples above chanc
     'data.source=folder', `data.root=${IMAGENETTE}`, 'data.num_images=380', 'data.min_images_per_class=38', 'data.image_size=32',
     'model.patch_size=8', 'model.embed_dim=32', 'model.ffn_dim=64', 'model.num_heads=4', 'model.encoder_layers=1', 'model.decoder_layers=1',
     'train.indexing_epochs=1', 'train.retrieval_epochs=0', 'train.dense_epochs=4', 'train.batch_size=32', 'train.learning_rate=0.002',
-    'train.workers=1', 'tracking.wandb=disabled', 'data.id_scheme=hierarchical',
+    'train.workers=2', 'tracking.wandb=disabled', 'data.id_scheme=hierarchical',
   ];
+  // train.workers=2: the data-parallel engines (DSI and dense) end to end, checkpoint to eval.
   const trained = await launchTraining({ overrides, run: 'dense', backend: 'wasm', ...roots, log: quiet });
   assert.ok(trained.checkpointsWritten.includes('dense'));
   assert.ok(existsSync(join(roots.checkpointsDir, 'dense', 'dense', 'checkpoint.json')));

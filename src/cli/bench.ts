@@ -11,6 +11,7 @@ interface BenchArgs extends ConfigArgs {
   steps: number;
   workers?: number;
   profile: boolean;
+  dense: boolean;
 }
 
 /** The reference step (batch 32, 160 px, patch 16, 128 wide, 6+6 layers, 3-digit IDs) and quickstart. */
@@ -34,6 +35,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('steps', { type: 'number', default: 3, describe: 'Timed steps per case (after one warm-up step)' })
       .option('workers', { type: 'number', describe: 'Worker threads (overrides train.workers)' })
       .option('profile', { type: 'boolean', default: true, describe: 'Also profile one step by kernel (tf.profile)' })
+      .option('dense', { type: 'boolean', default: false, describe: 'Time the dense dual-encoder baseline\'s step instead' })
       .epilog('Without --config: the reference step and configs/quickstart.yaml. Random pixels; timings on a shared CPU are noisy.') as never,
   handler: async (args) => {
     if (!(args.steps >= 1)) throw new UserError(`--steps must be >= 1 (got ${args.steps})`);
@@ -43,6 +45,11 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     const backend = await initBackend(args.backend);
     process.stdout.write(`backend: ${backend}\n`);
     for (const c of benchCases(args)) {
+      if (args.dense) {
+        const { benchDense, formatDenseBench } = await import('../bench/dense-bench.ts');
+        process.stdout.write(`${formatDenseBench(await benchDense(c, backend, args.steps))}\n`);
+        continue;
+      }
       const result = await benchCase(c, backend, args.steps, args.profile);
       process.stdout.write(`${formatBench(result)}\n`);
     }

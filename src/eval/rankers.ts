@@ -78,7 +78,7 @@ export function trainedModelRankers(
 }
 
 /**
- * The dense dual encoder (src/train/dense.ts) as a ranker: cosine similarity between the query's
+ * The dense dual encoder (src/train/dense/) as a ranker: cosine similarity between the query's
  * embedding and every indexed image's, embedded once.
  */
 export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, batchSize: number): Ranker {

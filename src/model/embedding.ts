@@ -1,6 +1,6 @@
 /**
  * One vector per image from the encoder: mean-pooled patch rows, L2-normalised. The dense
- * dual-encoder baseline trains (src/train/dense.ts) and ranks (src/eval/rankers.ts) with it.
+ * dual-encoder baseline trains (src/train/dense/) and ranks (src/eval/rankers.ts) with it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DsiModel } from './types.ts';

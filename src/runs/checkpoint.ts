@@ -21,7 +21,7 @@ import type { Corpus, EngineState, ModelShape, NamedArray, TrainerState } from '
 import { packTensors, sha256, unpackTensors, type TensorIndex } from './tensor-files.ts';
 
 export const CHECKPOINT_FORMAT = 'dsi-checkpoint/1';
-/** `dense`: the dual-encoder baseline (src/train/dense.ts), stored beside the DSI checkpoints. */
+/** `dense`: the dual-encoder baseline (src/train/dense/), stored beside the DSI checkpoints. */
 export type CheckpointKind = 'indexing' | 'retrieval' | 'last' | 'dense';
 export const CHECKPOINT_KINDS: readonly CheckpointKind[] = ['indexing', 'retrieval', 'last'];
 

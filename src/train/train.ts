@@ -127,7 +127,7 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
 /** The dense baseline (train.dense_epochs > 0) once the DSI phases are done, unless the run has it already. */
 async function trainDenseIfWanted(config: DsiConfig, corpus: Corpus, runName: string, backend: string, root: string, log: Log, signal?: AbortSignal): Promise<boolean> {
   if (config.train.dense_epochs === 0 || existsSync(join(root, runName, 'dense', 'checkpoint.json'))) return false;
-  const { trainDense } = await import('./dense.ts');
+  const { trainDense } = await import('./dense/train.ts');
   return (await trainDense({ config, corpus, runName, backend, checkpointsDir: root, log, signal })).completed;
 }
 

@@ -63,7 +63,7 @@ export interface TrainingEngine {
 }
 
 /** Resolve `train.workers` (auto|N): auto = one per core on the single-threaded backends. */
-export function resolveWorkerCount(opts: EngineOptions, cores: number): number {
+export function resolveWorkerCount(opts: Pick<EngineOptions, 'train' | 'backend'>, cores: number): number {
   const w = opts.train.workers;
   if (w === 'auto') return opts.backend === 'wasm' || opts.backend === 'cpu' ? Math.max(1, Math.min(cores, 8)) : 1;
   return w;

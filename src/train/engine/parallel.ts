@@ -11,13 +11,21 @@ import type { EngineOptions, StepStats, TrainBatch, TrainingEngine } from './eng
 import { checkBatch, countTargetTokens } from './replica.ts';
 import { addStats, emptyStats } from './stats.ts';
 
+/** `count` items in up to `parts` consecutive, near-equal, non-empty [first, last) ranges. */
+export function shardRanges(count: number, parts: number): Array<[number, number]> {
+  const n = Math.min(parts, count);
+  return Array.from({ length: n }, (_, s) => [Math.floor((s * count) / n), Math.floor(((s + 1) * count) / n)]);
+}
+
+/** Shard i's dropout seed depends only on the step seed and i: deterministic per worker count. */
+export function shardSeed(seed: number, shard: number): number {
+  return (seed + Math.imul(shard, 0x9e3779b1)) >>> 0;
+}
+
 /** Split a batch into up to `parts` shards of whole images (targets follow their image). */
 export function shardBatch(batch: TrainBatch, parts: number, imageValues: number, seqLen: number): TrainBatch[] {
-  const n = Math.min(parts, batch.imageCount);
   const shards: TrainBatch[] = [];
-  for (let s = 0; s < n; s++) {
-    const first = Math.floor((s * batch.imageCount) / n);
-    const last = Math.floor(((s + 1) * batch.imageCount) / n);
+  for (const [first, last] of shardRanges(batch.imageCount, parts)) {
     const rows: number[] = [];
     for (let r = 0; r < batch.targetCount; r++) if (batch.targetImage[r] >= first && batch.targetImage[r] < last) rows.push(r);
     const targets = new Int32Array(rows.length * seqLen);
@@ -31,6 +39,18 @@ export function shardBatch(batch: TrainBatch, parts: number, imageValues: number
     });
   }
   return shards.filter((s) => s.targetCount > 0);
+}
+
+/** Element-wise sum of every shard's gradient arrays, in shard order (deterministic), into the first. */
+export function sumArrays(perShard: Float32Array[][]): Float32Array[] {
+  const sum = perShard[0];
+  for (let r = 1; r < perShard.length; r++) {
+    perShard[r].forEach((a, p) => {
+      const target = sum[p];
+      for (let j = 0; j < a.length; j++) target[j] += a[j];
+    });
+  }
+  return sum;
 }
 
 function sumStats(all: StepStats[]): StepStats {
@@ -52,19 +72,12 @@ export async function createParallelEngine(opts: EngineOptions, workerCount: num
       checkBatch(batch, opts.shape);
       const normaliser = countTargetTokens(batch);
       const shards = shardBatch(batch, workerCount, imageValues, seqLen);
-      // Shard i's dropout seed depends only on the step seed and i: deterministic per worker count.
       const results = await Promise.all(
         shards.map((shard, i) =>
-          workers[i].call<{ arrays: Float32Array[]; stats: StepStats }>('gradients', { batch: shard, seed: (seed + Math.imul(i, 0x9e3779b1)) >>> 0, normaliser }),
+          workers[i].call<{ arrays: Float32Array[]; stats: StepStats }>('gradients', { batch: shard, seed: shardSeed(seed, i), normaliser }),
         ),
       );
-      const sum = results[0].arrays;
-      for (let r = 1; r < results.length; r++) {
-        results[r].arrays.forEach((a, p) => {
-          const target = sum[p];
-          for (let j = 0; j < a.length; j++) target[j] += a[j];
-        });
-      }
+      const sum = sumArrays(results.map((r) => r.arrays));
       await Promise.all(workers.map((w) => w.call('apply', { arrays: sum, learningRate })));
       return sumStats(results.map((r) => r.stats));
     },

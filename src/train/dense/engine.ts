@@ -1,0 +1,67 @@
+/**
+ * The dense baseline's training step (one batch: loss, encoder gradients, AdamW update), on this
+ * thread or split across worker threads (parallel.ts), chosen by train.workers like the DSI
+ * engine (src/train/engine/engine.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ensureGradients } from '../../runtime/gradients.ts';
+import type { NamedArray } from '../../types.ts';
+import { resolveWorkerCount } from '../engine/engine.ts';
+import { DenseLearner, type DenseEngineOptions } from './learner.ts';
+
+export type { DenseEngineOptions } from './learner.ts';
+
+export interface DenseBatch {
+  /** count x S x S x 3 pixel values (0..255), augmented already. */
+  pixels: Float32Array;
+  count: number;
+  /** count x count: 1 where two different images share a class. */
+  positives: Float32Array;
+}
+
+export interface DenseEngine {
+  readonly workers: number;
+  /** One update; returns the batch's contrastive loss. `seed` drives dropout. */
+  step(batch: DenseBatch, seed: number, learningRate?: number): Promise<number>;
+  /** The whole model's weights (only the encoder's trained), for the `dense` checkpoint. */
+  weights(): Promise<NamedArray[]>;
+  /** Optimisation steps taken. */
+  readonly steps: number;
+  dispose(): Promise<void>;
+}
+
+export async function createDenseEngine(opts: DenseEngineOptions): Promise<DenseEngine> {
+  await ensureGradients();
+  const { availableParallelism } = await import('node:os');
+  const workers = resolveWorkerCount(opts, availableParallelism());
+  if (workers > 1) {
+    const { createParallelDenseEngine } = await import('./parallel.ts');
+    return createParallelDenseEngine(opts, workers);
+  }
+  return createSingleDenseEngine(opts);
+}
+
+/** All work on the calling thread: the batch's loss differentiated end to end. */
+export function createSingleDenseEngine(opts: DenseEngineOptions): DenseEngine {
+  const learner = DenseLearner.create(opts);
+  const size = opts.shape.imageSize;
+  return {
+    workers: 1,
+    async step(batch, seed, learningRate) {
+      const images = tf.tensor4d(batch.pixels, [batch.count, size, size, 3]);
+      const positives = tf.tensor2d(batch.positives, [batch.count, batch.count]);
+      const { loss, grads } = learner.lossGradients(images, positives, opts.train.dense_temperature, seed);
+      learner.apply(grads, learningRate);
+      const value = (await loss.data())[0];
+      tf.dispose([loss, images, positives, ...grads.values()]);
+      return value;
+    },
+    weights: () => learner.weights(),
+    get steps() {
+      return learner.step;
+    },
+    async dispose() {
+      learner.dispose();
+    },
+  };
+}

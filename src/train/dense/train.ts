@@ -1,0 +1,88 @@
+/**
+ * The dense-retrieval baseline DSI papers compare against: a dual encoder. The same ViT encoder
+ * (same size, same images, the same optimiser keys) is trained from scratch so that images that
+ * share a class lie close together: a supervised contrastive loss (loss.ts) over each batch of
+ * indexed images and TRAIN queries (never val or test), on mean-pooled, L2-normalised patch
+ * embeddings. Retrieval ranks the indexed images by cosine similarity (src/eval/rankers.ts).
+ *
+ * The weights are stored as a `dense` checkpoint of the run (the full model's variables; only the
+ * encoder's are trained), after the DSI phases. It is a baseline, not resumable: an interrupted
+ * dense stage starts over. train.workers threads share each batch (parallel.ts); the result
+ * depends on the worker count (dropout is seeded per shard), as for the DSI engine.
+ */
+import type { DsiConfig } from '../../config/schema.ts';
+import { imagePixels, type Corpus } from '../../data/types.ts';
+import type { Log } from '../../runtime/log.ts';
+import { progressBar } from '../../runtime/progress.ts';
+import { Rng } from '../../runtime/rng.ts';
+import { modelShapeOf, saveCheckpoint } from '../../runs/checkpoint.ts';
+import { augmentImage, augmentOptionsOf, mixSeed } from '../augment.ts';
+import { initialTrainerState } from '../phases.ts';
+import { isConstant, learningRateAt } from '../schedule.ts';
+import { createDenseEngine, type DenseBatch } from './engine.ts';
+
+export interface DenseTrainOptions {
+  config: DsiConfig;
+  corpus: Corpus;
+  runName: string;
+  backend: string;
+  checkpointsDir: string;
+  log: Log;
+  signal?: AbortSignal;
+}
+
+/** Trains the dual encoder for train.dense_epochs epochs and saves it as the run's `dense` checkpoint. */
+export async function trainDense(opts: DenseTrainOptions): Promise<{ completed: boolean; loss: number }> {
+  const { config, corpus, log } = opts;
+  const train = config.train;
+  const shape = modelShapeOf(corpus);
+  const engine = await createDenseEngine({ model: config.model, train, shape, backend: opts.backend });
+  const rng = new Rng((train.seed ^ 0xde75e) >>> 0);
+  const augment = augmentOptionsOf(train);
+  const rows = corpus.records.filter((r) => r.role === 'indexed' || r.role === 'train').map((r) => r.row);
+  const size = corpus.imageSize;
+  const per = size * size * 3;
+  const schedule = { base: train.learning_rate, schedule: train.lr_schedule, warmupSteps: train.warmup_steps, phaseEpochs: train.dense_epochs };
+  const stepsPerEpoch = Math.ceil(rows.length / train.batch_size);
+  let loss = Number.NaN;
+  try {
+    log(`dense dual encoder: ${train.dense_epochs} epochs of ${rows.length} images, ${engine.workers} worker thread(s)`);
+    for (let epoch = 0; epoch < train.dense_epochs; epoch++) {
+      const order = rng.shuffle([...rows]);
+      const bar = progressBar(`dense ${epoch + 1}/${train.dense_epochs}`, order.length, 'img');
+      let lossSum = 0;
+      for (let start = 0; start < order.length; start += train.batch_size) {
+        if (opts.signal?.aborted) return { completed: false, loss };
+        const rowsOfBatch = order.slice(start, start + train.batch_size);
+        const batch: DenseBatch = { pixels: new Float32Array(rowsOfBatch.length * per), count: rowsOfBatch.length, positives: new Float32Array(rowsOfBatch.length ** 2) };
+        rowsOfBatch.forEach((row, i) => {
+          const src = imagePixels(corpus, row);
+          batch.pixels.set(augment ? augmentImage(src, size, mixSeed(train.seed, 0xde75e, epoch, row), augment) : src, i * per);
+          const classes = corpus.records[row].classes;
+          rowsOfBatch.forEach((other, j) => {
+            if (i !== j && corpus.records[other].classes.some((c) => classes.includes(c))) batch.positives[i * rowsOfBatch.length + j] = 1;
+          });
+        });
+        const seed = rng.seed();
+        const rate = isConstant(schedule) ? undefined : learningRateAt(schedule, engine.steps, epoch + (start / train.batch_size) / stepsPerEpoch);
+        lossSum += (await engine.step(batch, seed, rate)) * rowsOfBatch.length;
+        bar.tick(rowsOfBatch.length, { loss: (lossSum / (start + rowsOfBatch.length)).toFixed(4) });
+      }
+      bar.stop();
+      loss = lossSum / order.length;
+      if (!Number.isFinite(loss)) throw new Error(`dense training diverged at epoch ${epoch + 1} (loss ${loss})`);
+    }
+    log(`dense dual encoder: ${train.dense_epochs} epochs, final contrastive loss ${loss.toFixed(4)}`);
+    const step = engine.steps;
+    const trainer = { ...initialTrainerState(train.seed), phase: 'done' as const, step };
+    await saveCheckpoint(
+      opts.runName,
+      'dense',
+      { config, corpusHash: corpus.hash, shape, backend: opts.backend, engine: { weights: await engine.weights(), optimizer: [], step }, trainer },
+      opts.checkpointsDir,
+    );
+    return { completed: true, loss };
+  } finally {
+    await engine.dispose();
+  }
+}
