@@ -109,7 +109,7 @@ test('runner: an interrupted row resumes, a fresh row trains, a finished grid is
 
     const lines: string[] = [];
     const first = await runGrid(rows, { dirs, say: (l) => lines.push(l) });
-    assert.deepEqual(first, { done: ['tiny-clustered', 'tiny-random'], skipped: [], failed: [], interrupted: false }, lines.join('\n'));
+    assert.deepEqual(first, { done: ['tiny-clustered', 'tiny-random'], skipped: [], failed: [], stale: [], interrupted: false }, lines.join('\n'));
     assert.deepEqual(rows.map((r) => rowState(r, dirs)), ['done', 'done']);
     const logA = await readFile(join(dirs.logs, 'tiny-clustered.log'), 'utf8');
     assert.match(logA, /dsi train --resume --run tiny-clustered\n/);
@@ -131,6 +131,22 @@ test('runner: an interrupted row resumes, a fresh row trains, a finished grid is
     assert.deepEqual(again.skipped, ['tiny-clustered', 'tiny-random']);
     assert.equal((await readFile(join(dirs.logs, 'steps.jsonl'), 'utf8')).trim().split('\n').length, 5);
     assert.ok(!existsSync(join(dirs.logs, 'runner.pid')), 'the lock is released');
+
+    // The plan changes a setting of a finished row: it is stale, not done, and is not run silently.
+    const changed = rows.map((r) => (r.name === 'tiny-clustered' ? { ...r, set: [...r.set, 'train.retrieval_epochs=2'] } : r));
+    assert.deepEqual(changed.map((r) => rowState(r, dirs)), ['stale', 'done']);
+    const staleLines: string[] = [];
+    const skippedStale = await runGrid(changed, { dirs, say: (l) => staleLines.push(l) });
+    assert.deepEqual(skippedStale.stale, ['tiny-clustered']);
+    assert.match(staleLines.join('\n'), /tiny-clustered: STALE, skipped: .*train\.retrieval_epochs: 1 -> 2/);
+    // --rerun-stale keeps the old run under .stale/ and runs the row under the new settings.
+    const rerun = await runGrid(changed, { dirs, say: () => {}, rerunStale: true });
+    assert.deepEqual(rerun.done, ['tiny-clustered']);
+    assert.deepEqual(changed.map((r) => rowState(r, dirs)), ['done', 'done']);
+    const setAside = await readdir(join(experimentsDir, '.stale'));
+    assert.equal(setAside.length, 1);
+    assert.ok(existsSync(join(experimentsDir, '.stale', setAside[0], 'eval.json')), 'the old eval report is kept');
+    assert.ok(existsSync(join(dir, 'checkpoints', '.stale', setAside[0])), 'and its checkpoints');
   } finally {
     process.env = saved;
     await rm(dir, { recursive: true, force: true });

@@ -15,6 +15,7 @@ interface GridArgs {
   list: boolean;
   'dry-run': boolean;
   background: boolean;
+  'rerun-stale': boolean;
   logs?: string;
 }
 
@@ -26,7 +27,8 @@ export const gridCommand: CommandModule<object, GridArgs> = {
       .option('plan', { type: 'string', demandOption: true, describe: 'Grid plan (YAML), e.g. configs/grid.yaml' })
       .option('rows', { type: 'string', array: true, default: [] as string[], describe: 'Only these rows (names; * matches any text)' })
       .option('var', { type: 'string', array: true, default: [] as string[], describe: 'Set a plan variable: --var DATA=/path/to/data' })
-      .option('list', { type: 'boolean', default: false, describe: 'List the rows and their state (done, started, todo), run nothing' })
+      .option('list', { type: 'boolean', default: false, describe: 'List the rows and their state (done, started, todo, stale: run with other settings than the plan\'s), run nothing' })
+      .option('rerun-stale', { type: 'boolean', default: false, describe: 'Set stale rows\' runs aside (experiments/.stale/, checkpoints/.stale/) and run them again' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print the dsi commands each row would run' })
       .option('background', { type: 'boolean', default: false, describe: 'Detach and run in the background; output in <logs>/grid.log' })
       .option('logs', { type: 'string', describe: 'Folder of the row logs', defaultDescription: 'experiments/grid' }) as never,
@@ -69,8 +71,8 @@ export const gridCommand: CommandModule<object, GridArgs> = {
     process.on('SIGTERM', onTerm);
     try {
       const say = (l: string) => process.stdout.write(`[${new Date().toISOString().slice(0, 19)}] ${l}\n`);
-      const r = await runGrid(rows, { dirs, dryRun: args['dry-run'], signal: controller.signal, say });
-      if (!args['dry-run']) say(`grid: ${r.done.length} rows run, ${r.skipped.length} already done, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.join(', ')})` : ''}`);
+      const r = await runGrid(rows, { dirs, dryRun: args['dry-run'], signal: controller.signal, say, rerunStale: args['rerun-stale'] });
+      if (!args['dry-run']) say(`grid: ${r.done.length} rows run, ${r.skipped.length} already done, ${r.stale.length} stale (skipped), ${r.failed.length} failed${r.failed.length ? ` (${r.failed.join(', ')})` : ''}`);
       if (r.failed.length) process.exitCode = 1;
       if (r.interrupted) process.exitCode = 130;
     } finally {

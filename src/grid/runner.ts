@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from '../config/load.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { GridRow } from './plan.ts';
 import { processAlive } from '../runtime/process.ts';
+import { setAsideStaleRun, staleSettings } from './stale.ts';
 
 /**
  * Runs the rows of a grid plan one after the other, each as `dsi train` -> `dsi bovw` ->
@@ -14,10 +15,12 @@ import { processAlive } from '../runtime/process.ts';
  *   eval.json present           -> the row is done, skipped
  *   checkpoints/<row>/last       -> `dsi train --resume --run <row>` (returns at once when finished)
  *   nothing                      -> `dsi train --config ... --run <row> --set ...`
+ *   a run whose settings differ from the plan's (stale.ts) -> skipped and reported; with
+ *                                   rerunStale, set aside under .stale/ and run afresh
  * A failing row is reported and the grid goes on with the next one. <logDir>/steps.jsonl records
  * every step's wall time (the "time per run" of the results note).
  */
-export type RowState = 'done' | 'started' | 'todo';
+export type RowState = 'done' | 'started' | 'todo' | 'stale';
 
 export interface GridDirs {
   experiments: string;
@@ -27,6 +30,7 @@ export interface GridDirs {
 }
 
 export function rowState(row: GridRow, dirs: GridDirs): RowState {
+  if (staleSettings(row, dirs.experiments).length > 0) return 'stale';
   if (existsSync(join(dirs.experiments, row.name, 'eval.json'))) return 'done';
   if (existsSync(join(dirs.checkpoints, row.name, 'last'))) return 'started';
   return 'todo';
@@ -34,7 +38,7 @@ export function rowState(row: GridRow, dirs: GridDirs): RowState {
 
 /** The dsi commands of a row in its current state (empty when done). */
 export function rowCommands(row: GridRow, state: RowState): { step: string; args: string[] }[] {
-  if (state === 'done') return [];
+  if (state === 'done' || state === 'stale') return [];
   const overrides = row.set.flatMap((s) => ['--set', s]);
   const train =
     state === 'started' ? ['train', '--resume', '--run', row.name] : ['train', '--config', row.config, '--run', row.name, ...overrides];
@@ -58,19 +62,23 @@ export interface GridRunOptions {
   say?: (line: string) => void;
   /** Stop between steps (and interrupt the running step) when aborted. */
   signal?: AbortSignal;
+  /** Set stale rows' runs aside (under .stale/) and run them again, instead of skipping them. */
+  rerunStale?: boolean;
 }
 
 export interface GridRunResult {
   done: string[];
   skipped: string[];
   failed: string[];
+  /** Rows skipped because their run's settings differ from the plan's. */
+  stale: string[];
   interrupted: boolean;
 }
 
 export async function runGrid(rows: GridRow[], opts: GridRunOptions): Promise<GridRunResult> {
   const say = opts.say ?? ((l: string) => process.stdout.write(l + '\n'));
   const dsi = opts.dsi ?? [process.execPath, join(PROJECT_ROOT, 'bin', 'dsi.js')];
-  const result: GridRunResult = { done: [], skipped: [], failed: [], interrupted: false };
+  const result: GridRunResult = { done: [], skipped: [], failed: [], stale: [], interrupted: false };
   mkdirSync(opts.dirs.logs, { recursive: true });
   const release = opts.dryRun ? () => {} : lockGrid(opts.dirs.logs);
   try {
@@ -79,7 +87,19 @@ export async function runGrid(rows: GridRow[], opts: GridRunOptions): Promise<Gr
         result.interrupted = true;
         break;
       }
-      const state = rowState(row, opts.dirs);
+      let state = rowState(row, opts.dirs);
+      if (state === 'stale') {
+        const changed = staleSettings(row, opts.dirs.experiments);
+        const shown = `${changed.slice(0, 3).join('; ')}${changed.length > 3 ? `; and ${changed.length - 3} more` : ''}`;
+        if (!opts.rerunStale) {
+          say(`${row.name}: STALE, skipped: its run was made with other settings than the plan's (${shown}); --rerun-stale sets it aside and runs it again`);
+          result.stale.push(row.name);
+          continue;
+        }
+        if (opts.dryRun) say(`${row.name}: stale (${shown}); would be set aside and run again`);
+        else say(`${row.name}: stale (${shown}); old run set aside in ${setAsideStaleRun(row, opts.dirs).join(' and ')}`);
+        state = 'todo';
+      }
       if (state === 'done') {
         say(`${row.name}: done (eval.json present), skipped`);
         result.skipped.push(row.name);
