@@ -177,3 +177,35 @@ test('the dense dual encoder has no IDs: its row says "-" whatever scheme the ru
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the grid beside the reference: its published rows head each Imagenette group of a DB size it reported, never bold', async () => {
+  const { withReferenceRows } = await import('../src/grid/reference-rows.ts');
+  const { renderResultsTable } = await import('../src/track/table.ts');
+  const dir = await store({
+    'nette-1024-c': report('nette-1024-c', 'imagenette-224-train', 1024, 'clustered', 0.25),
+    'nette-4096-c': report('nette-4096-c', 'imagenette-224-train', 4096, 'clustered', 0.4),
+    'tiny-c': report('tiny-c', 'zh-plus/tiny-imagenet', 1024, 'clustered', 0.3),
+  });
+  try {
+    const table = withReferenceRows(buildResultsTable(['nette-1024-c', 'nette-4096-c', 'tiny-c'].map((r) => readEvalReport(dir, r))));
+    const nette1024 = table.rows.filter((r) => r.dataset === 'imagenette-224-train' && r.dbSize === 1024);
+    assert.deepEqual(nette1024.slice(0, 5).map((r) => [r.run, r.model, r.idScheme]), [
+      ['REFERENCE.md', 'reference paper: BoVW', '-'],
+      ['REFERENCE.md', 'reference paper: ViT DSI zero-shot', 'clustered'],
+      ['REFERENCE.md', 'reference paper: ViT DSI zero-shot', 'random'],
+      ['REFERENCE.md', 'reference paper: ViT DSI fine-tuned', 'clustered'],
+      ['REFERENCE.md', 'reference paper: ViT DSI fine-tuned', 'random'],
+    ]);
+    assert.equal(nette1024[1].values['IA@1']!.mean, 0.763, 'REFERENCE.md: zero-shot, 1024, clustered, IA@1 0.763');
+    assert.equal(nette1024[0].values['"MAP@10" (ref)']!.mean, 0.5);
+    assert.equal(table.rows.filter((r) => r.reported && (r.dbSize === 4096 || r.dataset !== 'imagenette-224-train')).length, 0, 'no figures where the reference has none');
+    const md = renderResultsTable(table, 'md');
+    const section = md.slice(md.indexOf('### imagenette-224-train, DB size 1024'), md.indexOf('### imagenette-224-train, DB size 4096'));
+    // The reference's BoVW "MAP@10" 0.50 is above this run's best (BoVW, 0.30) but is a quoted figure, not a measurement.
+    assert.match(section, /\| reference paper: BoVW \| - \| - \| - \| 0\.500 \| 0\.825 \|/);
+    assert.match(section, /\| BoVW \(SIFT\) \| - \| - \| - \| \*\*0\.300\*\* \|/);
+    assert.match(section, /\| reference paper: ViT DSI zero-shot \| clustered \| 0\.763 \| 0\.828 \|/, 'IA@1 0.763 is not bold although above the run\'s 0.25');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -4,6 +4,7 @@ import { renderPng } from '../track/plots/render.ts';
 import { scalingSpec } from '../track/plots/scaling.ts';
 import { buildResultsTable, readEvalReport, renderResultsTable } from '../track/table.ts';
 import type { GridRow } from './plan.ts';
+import { withReferenceRows } from './reference-rows.ts';
 import { staleSettings } from './stale.ts';
 
 /**
@@ -95,7 +96,7 @@ export function rowWallTimes(results: string, row: string): Record<string, numbe
 /** The README section: which rows are done, the table, the wall times. Pure function of results/. */
 export function gridResultsMarkdown(plan: readonly GridRow[], results: string, present: readonly string[]): string {
   if (present.length === 0) return '_No row of configs/grid.yaml has finished yet._';
-  const table = buildResultsTable(present.map((r) => readEvalReport(results, r)));
+  const table = withReferenceRows(buildResultsTable(present.map((r) => readEvalReport(results, r))));
   const todo = plan.filter((r) => !present.includes(r.name)).map((r) => `\`${r.name}\``);
   const minutes = (s: number) => (s / 60).toFixed(1);
   const times = present.map((r) => {
@@ -127,6 +128,7 @@ export function gridResultsMarkdown(plan: readonly GridRow[], results: string, p
 export async function writeGridTables(results: string, present: readonly string[]): Promise<void> {
   if (present.length === 0) return;
   const table = buildResultsTable(present.map((r) => readEvalReport(results, r)));
-  for (const format of ['md', 'csv', 'tex'] as const) writeFileSync(join(results, `grid.${format}`), renderResultsTable(table, format));
+  const compared = withReferenceRows(table);
+  for (const format of ['md', 'csv', 'tex'] as const) writeFileSync(join(results, `grid.${format}`), renderResultsTable(compared, format));
   writeFileSync(join(results, 'grid-scaling.png'), await renderPng(scalingSpec(table)));
 }

@@ -37,6 +37,8 @@ export interface TableRow {
   /** By column name: IA@1, IA@5, ref "MAP@10", ref Recall@100, MAP@10, P@10, Recall@100, nDCG@10. */
   values: Record<string, Interval | null>;
   msPerQuery: number | null;
+  /** A published figure shown for comparison (src/grid/reference-rows.ts), not a run: never bold. */
+  reported?: boolean;
 }
 
 export interface ResultsTable {
@@ -222,9 +224,10 @@ export function groupsOf(rows: TableRow[]): { dataset: string; dbSize: number; r
 
 /** Per group and column, the rows holding the best (highest) mean: bold in Markdown and LaTeX. */
 function bestOf(rows: TableRow[], column: string): Set<TableRow> {
+  const measured = rows.filter((r) => !r.reported);
   let best = -Infinity;
-  for (const r of rows) best = Math.max(best, r.values[column]?.mean ?? -Infinity);
-  return new Set(rows.filter((r) => best > -Infinity && r.values[column]?.mean === best));
+  for (const r of measured) best = Math.max(best, r.values[column]?.mean ?? -Infinity);
+  return new Set(measured.filter((r) => best > -Infinity && r.values[column]?.mean === best));
 }
 
 const fixed = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '');
