@@ -7,7 +7,9 @@ import type { DsiConfig } from '../src/config/schema.ts';
 import type { Corpus } from '../src/data/types.ts';
 import { runEvaluation, type EvalOptions } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
-import { fileQueries } from '../src/eval/queries.ts';
+import { corpusQueries, fileQueries } from '../src/eval/queries.ts';
+import { bovwRanker } from '../src/eval/rankers.ts';
+import { queriesOf } from '../src/data/types.ts';
 import { loadOrBuildBovwIndex } from '../src/bovw/bovw-index.ts';
 import { loadConfig, PROJECT_ROOT } from '../src/config/load.ts';
 import { prepareCorpus } from '../src/data/corpus.ts';
@@ -210,6 +212,20 @@ describe('dsi eval shows BoVW beside the ViT models', () => {
     assert.ok(!lines.some((l) => l.includes('building it')));
     const skipped = await evaluate({ run: 'phase1', protocol: 'full', overrides });
     assert.deepEqual(skipped.report.models.map((m) => m.kind), ['zero-shot']);
+  });
+
+  it('BoVW ranks the same in its worker thread (beside the ViT in dsi eval) as on this thread', async () => {
+    const cfg = { ...config.bovw, clusters: 8 };
+    assert.ok((await loadOrBuildBovwIndex(corpus, cfg)).path, 'a cached index: the worker opens it from its folder');
+    const set = corpusQueries(corpus, queriesOf(corpus), 'all corpus queries');
+    const here = (await bovwRanker(corpus, cfg))!;
+    const there = (await bovwRanker(corpus, cfg, undefined, { inWorker: true }))!;
+    let progressed = 0;
+    const [a, b] = [await here.rank(set, 10, () => {}), await there.rank(set, 10, (n) => (progressed += n))];
+    assert.equal(a.lists.length, set.count);
+    assert.deepEqual(b.lists, a.lists);
+    assert.equal(progressed, set.count);
+    assert.ok(b.msPerQuery > 0);
   });
 
   it('eval.json and --json use snake_case keys; runs compare still reads them', () => {

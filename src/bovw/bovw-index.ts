@@ -46,10 +46,14 @@ export interface BovwOptions {
 
 /** The cached index for this corpus and config, or null when there is none. */
 export async function loadBovwIndex(corpus: Corpus, config: BovwConfig, opts: BovwOptions = {}): Promise<BovwIndex | null> {
-  const dir = bovwDir(opts.cacheDir ?? corpus.cachePath, corpus.hash, config);
-  const arrays = await readBovw(dir, corpus.hash, config);
-  if (!arrays || arrays.meta.stats.indexedImages !== corpus.indexedRows.length) return null;
-  return assemble(arrays, config, dir, false, await loadFastDescriber());
+  const index = await loadBovwIndexAt(bovwDir(opts.cacheDir ?? corpus.cachePath, corpus.hash, config), corpus.hash, config);
+  return index && index.images === corpus.indexedRows.length ? index : null;
+}
+
+/** The index cached in `dir` (its `path`), without the corpus: how a worker thread opens it. */
+export async function loadBovwIndexAt(dir: string, corpusHash: string, config: BovwConfig): Promise<BovwIndex | null> {
+  const arrays = await readBovw(dir, corpusHash, config);
+  return arrays ? assemble(arrays, config, dir, false, await loadFastDescriber()) : null;
 }
 
 /** The cached index, or a new one built (SIFT, k-means, histograms, with progress bars) and cached. */

@@ -75,7 +75,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
     // The table compares against the baseline, so a missing BoVW index is built here (cached for next time).
     const onBuild = () => log(`BoVW index for corpus ${corpus.hash} (K=${config.bovw.clusters}) not built yet: building it (--skip-bovw leaves BoVW out)`);
     try {
-      rankers.push((await bovwRanker(corpus, config.bovw, { onBuild }))!);
+      rankers.push((await bovwRanker(corpus, config.bovw, { onBuild }, { inWorker: true }))!);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       notes.push(`no BoVW row: ${e.message}`);
@@ -84,14 +84,24 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   rankers.push(...trainedModelRankers(opened, corpus, config.decode));
 
   notes.push(...chanceNotes(queries, corpus.indexedRows.length, config.eval.map_k, config.eval.recall_k));
-  const models: ModelReport[] = [];
-  for (const ranker of rankers) {
+  // BoVW (SIFT in JavaScript) ranks in a worker thread while the ViT rows decode here (wasm): one
+  // core each instead of one after the other. It draws no bar of its own beside theirs.
+  const models: ModelReport[] = new Array(rankers.length);
+  const beside = new Map<number, Promise<ModelReport>>();
+  for (const [i, ranker] of rankers.entries()) {
+    if (ranker.kind === 'bovw' && rankers.length > 1) {
+      const report = evaluateRanker(ranker, queries, allQueries, topK, protocol, config, corpus, log, { quiet: true }).finally(() => ranker.dispose());
+      report.catch(() => {}); // awaited below; this keeps a failure before then from going unhandled
+      beside.set(i, report);
+      continue;
+    }
     try {
-      models.push(await evaluateRanker(ranker, queries, allQueries, topK, protocol, config, corpus, log));
+      models[i] = await evaluateRanker(ranker, queries, allQueries, topK, protocol, config, corpus, log);
     } finally {
       ranker.dispose();
     }
   }
+  for (const [i, report] of beside) models[i] = await report;
 
   const summary = {
     train: queriesOf(corpus, 'train').length,
@@ -173,14 +183,15 @@ async function evaluateRanker(
   config: DsiConfig,
   corpus: Corpus,
   log: Log,
+  opts: { quiet?: boolean } = {},
 ): Promise<ModelReport> {
   // Models that never saw queries in training are scored over every corpus query; the test
   // queries are a subset of those, so they are ranked once.
   const neverSawQueries = ranker.kind === 'bovw' || ranker.kind === 'zero-shot';
   const ranked = neverSawQueries && allQueries ? allQueries : queries;
-  const bar = progressBar(`eval ${ranker.label}: ${ranked.source}`, ranked.count, 'query');
-  const ranking = await ranker.rank(ranked, topK, (n) => bar.tick(n));
-  bar.stop();
+  const bar = opts.quiet ? null : progressBar(`eval ${ranker.label}: ${ranked.source}`, ranked.count, 'query');
+  const ranking = await ranker.rank(ranked, topK, (n) => bar?.tick(n));
+  bar?.stop();
   const asQueries = (set: QuerySet, lists = ranking.lists): RankedQuery[] =>
     set.keys.map((key, i) => ({ key, ids: lists[i].ids, scores: lists[i].scores, relevant: set.relevant[i] }));
   let evaluated: RankedQuery[];

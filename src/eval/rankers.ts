@@ -17,6 +17,17 @@ import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
 import type { QuerySet } from './queries.ts';
 import type { RankedList } from '../types.ts';
 import type { ModelKind } from './types.ts';
+import { WorkerClient } from '../runtime/workers.ts';
+
+/** BoVW ranking of a query set in a worker thread of its own; `ms` is the ranking's wall time there. */
+async function rankBovwInWorker(dir: string, corpusHash: string, config: BovwConfig, queries: QuerySet, topK: number): Promise<{ lists: RankedList[]; ms: number }> {
+  const worker = new WorkerClient(new URL('./bovw-worker.ts', import.meta.url), null);
+  try {
+    return await worker.call('rank', { dir, corpusHash, config, pixels: queries.pixels, imageSize: queries.imageSize, topK });
+  } finally {
+    await worker.terminate();
+  }
+}
 
 export interface Ranking {
   lists: RankedList[];
@@ -126,8 +137,10 @@ export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, batchSize: n
 /**
  * The BoVW baseline as a ranker. Without `build`, null when its index has not been built for this
  * corpus; with it, a missing index is built (and cached) first, with its progress bars.
+ * `inWorker`: rank in a worker thread (the cached index is opened there), so the calling thread
+ * stays free for the ViT; an index that could not be cached ranks here.
  */
-export async function bovwRanker(corpus: Corpus, cfg: BovwConfig, build?: { onBuild?: () => void }): Promise<Ranker | null> {
+export async function bovwRanker(corpus: Corpus, cfg: BovwConfig, build?: { onBuild?: () => void }, opts: { inWorker?: boolean } = {}): Promise<Ranker | null> {
   let index: BovwIndex | null = await loadBovwIndex(corpus, cfg);
   if (!index && build) {
     build.onBuild?.();
@@ -138,6 +151,11 @@ export async function bovwRanker(corpus: Corpus, cfg: BovwConfig, build?: { onBu
     kind: 'bovw',
     label: `BoVW (SIFT, k-means K=${cfg.clusters})`,
     async rank(queries, topK, onProgress) {
+      if (opts.inWorker && index.path) {
+        const { lists, ms } = await rankBovwInWorker(index.path, index.corpusHash, cfg, queries, topK);
+        onProgress(queries.count);
+        return { lists, msPerQuery: queries.count ? ms / queries.count : 0 };
+      }
       const per = queries.imageSize * queries.imageSize * 3;
       const lists: RankedList[] = [];
       const start = performance.now();
