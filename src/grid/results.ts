@@ -49,7 +49,7 @@ export function collectGridRows(rows: readonly GridRow[], paths: GridResultsPath
  * eval reports the query folder) become relative to the checkout ("data/cache/...",
  * "../shared/data/...").
  */
-function relativisePaths(dir: string, project: string): void {
+export function relativisePaths(dir: string, project: string): void {
   const parent = dirname(project);
   for (const name of readdirSync(dir)) {
     const file = join(dir, name);
