@@ -3,9 +3,9 @@
  * so `dsi eval` can run the baseline beside the ViT's beam search on the other core. It opens the
  * cached index itself from its folder: the index's SIFT function cannot cross threads.
  */
-import { parentPort } from 'node:worker_threads';
 import { loadBovwIndexAt, rankManyByBovw } from '../bovw/bovw-index.ts';
 import type { BovwConfig } from '../config/sections/bovw.ts';
+import { serveRequests } from '../runtime/workers.ts';
 
 interface RankRequest {
   dir: string;
@@ -16,16 +16,15 @@ interface RankRequest {
   topK: number;
 }
 
-parentPort!.on('message', async (m: { id: number; type: string; payload: RankRequest }) => {
-  try {
-    if (m.type === 'ping') return parentPort!.postMessage({ id: m.id, ok: true, value: 'ready' });
-    const p = m.payload;
+serveRequests({
+  async ping() {
+    return { value: 'ready' };
+  },
+  async rank(p: RankRequest) {
     const index = await loadBovwIndexAt(p.dir, p.corpusHash, p.config);
     if (!index) throw new Error(`no BoVW index in ${p.dir}`);
     const started = performance.now();
     const lists = rankManyByBovw(index, p.pixels, p.imageSize, p.topK);
-    parentPort!.postMessage({ id: m.id, ok: true, value: { lists, ms: performance.now() - started } });
-  } catch (e) {
-    parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) });
-  }
+    return { value: { lists, ms: performance.now() - started } };
+  },
 });

@@ -2,7 +2,7 @@
  * Worker threads that run TypeScript: each is started with tsx's loader, like bin/dsi.js does for
  * the main thread, and talks by request/response messages.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, parentPort } from 'node:worker_threads';
 
 const tsxApi = import.meta.resolve('tsx/esm/api');
 
@@ -54,4 +54,21 @@ export class WorkerClient {
   async terminate(): Promise<void> {
     await this.worker.terminate();
   }
+}
+
+/** A worker's request handlers by message type: each returns its reply and the buffers to move. */
+export type WorkerHandlers = Record<string, (payload: any) => Promise<{ value: unknown; transfer?: ArrayBuffer[] }>>;
+
+/** The worker side of WorkerClient: answer every request with its handler's reply or its error. */
+export function serveRequests(handlers: WorkerHandlers): void {
+  parentPort!.on('message', async (m: { id: number; type: string; payload: unknown }) => {
+    try {
+      const handler = handlers[m.type];
+      if (!handler) throw new Error(`worker: no handler for "${m.type}"`);
+      const { value, transfer } = await handler(m.payload);
+      parentPort!.postMessage({ id: m.id, ok: true, value }, transfer ?? []);
+    } catch (e) {
+      parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+    }
+  });
 }

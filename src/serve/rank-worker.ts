@@ -4,7 +4,8 @@
  * search and SIFT are CPU-bound and synchronous inside tfjs/wasm; here they never hold up the
  * HTTP thread.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { serveRequests } from '../runtime/workers.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bovwRanker, trainedModelRankers, type Ranker } from '../eval/rankers.ts';
 import type { QuerySet } from '../eval/queries.ts';
@@ -52,11 +53,7 @@ async function rank(req: RankRequest) {
   return (await ranker.rank(queries, req.k, () => {})).lists;
 }
 
-parentPort!.on('message', async (m: { id: number; type: string; payload: unknown }) => {
-  try {
-    const value = m.type === 'open' ? await open() : await rank(m.payload as RankRequest);
-    parentPort!.postMessage({ id: m.id, ok: true, value });
-  } catch (e) {
-    parentPort!.postMessage({ id: m.id, ok: false, error: (e as Error).message });
-  }
+serveRequests({
+  open: async () => ({ value: await open() }),
+  rank: async (req: RankRequest) => ({ value: await rank(req) }),
 });

@@ -3,8 +3,9 @@
  * backend and DenseLearner. It keeps the images of its last `embed` until the matching
  * `gradients`, so they cross the thread boundary once per step.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { serveRequests, type WorkerHandlers } from '../../runtime/workers.ts';
 import { initBackend } from '../../runtime/backend.ts';
 import { DenseLearner, type DenseEngineOptions } from './learner.ts';
 
@@ -15,7 +16,7 @@ const names = learner.encoderNames;
 const size = opts.shape.imageSize;
 let pending: { images: tf.Tensor4D; seed: number } | null = null;
 
-const handlers: Record<string, (p: any) => Promise<{ value: unknown; transfer?: ArrayBuffer[] }>> = {
+const handlers: WorkerHandlers = {
   async ping() {
     return { value: 'ready' };
   },
@@ -49,11 +50,4 @@ const handlers: Record<string, (p: any) => Promise<{ value: unknown; transfer?: 
   },
 };
 
-parentPort!.on('message', async (m: { id: number; type: string; payload: unknown }) => {
-  try {
-    const { value, transfer } = await handlers[m.type](m.payload);
-    parentPort!.postMessage({ id: m.id, ok: true, value }, transfer ?? []);
-  } catch (e) {
-    parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) });
-  }
-});
+serveRequests(handlers);

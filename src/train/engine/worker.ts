@@ -3,8 +3,9 @@
  * an Adam copy), driven by messages from parallel.ts. All workers start from the same seed and
  * apply the same summed gradients, so their weights stay identical without being sent around.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { serveRequests, type WorkerHandlers } from '../../runtime/workers.ts';
 import { initBackend, type BackendChoice } from '../../runtime/backend.ts';
 import type { EngineState } from '../../types.ts';
 import type { EngineOptions, TrainBatch } from './engine.ts';
@@ -16,7 +17,7 @@ await initBackend(backendChoice);
 const learner = Learner.create(opts);
 const names = [...learner.variables.keys()];
 
-const handlers: Record<string, (p: any) => Promise<{ value: unknown; transfer?: ArrayBuffer[] }>> = {
+const handlers: WorkerHandlers = {
   async ping() {
     return { value: 'ready' };
   },
@@ -45,11 +46,4 @@ const handlers: Record<string, (p: any) => Promise<{ value: unknown; transfer?: 
   },
 };
 
-parentPort!.on('message', async (m: { id: number; type: string; payload: unknown }) => {
-  try {
-    const { value, transfer } = await handlers[m.type](m.payload);
-    parentPort!.postMessage({ id: m.id, ok: true, value }, transfer ?? []);
-  } catch (e) {
-    parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) });
-  }
-});
+serveRequests(handlers);
