@@ -216,10 +216,12 @@ describe('dsi eval shows BoVW beside the ViT models', () => {
 
   it('BoVW ranks the same in its worker thread (beside the ViT in dsi eval) as on this thread', async () => {
     const cfg = { ...config.bovw, clusters: 8 };
-    assert.ok((await loadOrBuildBovwIndex(corpus, cfg)).path, 'a cached index: the worker opens it from its folder');
-    const set = corpusQueries(corpus, queriesOf(corpus), 'all corpus queries');
-    const here = (await bovwRanker(corpus, cfg))!;
-    const there = (await bovwRanker(corpus, cfg, undefined, { inWorker: true }))!;
+    // The fixture corpus lives in memory: its index is cached in the test's own folder.
+    const cached = { ...corpus, cachePath: join(dirs.path, 'bovw-worker-cache') };
+    assert.ok((await loadOrBuildBovwIndex(cached, cfg)).path, 'a cached index: the worker opens it from its folder');
+    const set = corpusQueries(cached, queriesOf(cached), 'all corpus queries');
+    const here = (await bovwRanker(cached, cfg))!;
+    const there = (await bovwRanker(cached, cfg, undefined, { inWorker: true }))!;
     let progressed = 0;
     const [a, b] = [await here.rank(set, 10, () => {}), await there.rank(set, 10, (n) => (progressed += n))];
     assert.equal(a.lists.length, set.count);
