@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runEvaluation } from '../src/eval/evaluate.ts';
@@ -63,4 +63,18 @@ test('the dense dual encoder ranks same-class images of data/samples above chanc
   assert.match(search.text, /Dense dual encoder/);
   const scores = search.queries[0].hits.map((h) => h.score);
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'cosine scores, best first');
+});
+
+test('a finished run gets its dense baseline later: dsi train --resume --set train.dense_epochs=N, and its store records N', async () => {
+  const overrides = [
+    'data.num_images=40', 'data.min_images_per_class=10', 'data.image_size=32',
+    'model.patch_size=8', 'model.embed_dim=16', 'model.ffn_dim=32', 'model.num_heads=2', 'model.encoder_layers=1', 'model.decoder_layers=1',
+    'train.indexing_epochs=1', 'train.retrieval_epochs=1', 'train.dense_epochs=0', 'train.batch_size=16', 'train.workers=1', 'tracking.wandb=disabled',
+  ];
+  const first = await launchTraining({ overrides, run: 'late-dense', backend: 'wasm', ...roots, log: quiet });
+  assert.ok(!first.checkpointsWritten.includes('dense'));
+  const later = await launchTraining({ overrides: ['train.dense_epochs=1'], resume: 'late-dense', backend: 'wasm', ...roots, log: quiet });
+  assert.deepEqual(later.checkpointsWritten, ['dense']);
+  assert.ok(existsSync(join(roots.checkpointsDir, 'late-dense', 'dense', 'checkpoint.json')));
+  assert.match(readFileSync(join(roots.experimentsDir, 'late-dense', 'config.yaml'), 'utf8'), /dense_epochs: 1\n/);
 });

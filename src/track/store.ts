@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import { PROJECT_ROOT } from '../config/load.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { EpochMetrics, Phase } from './types.ts';
@@ -97,6 +97,11 @@ export interface StoredRun {
   metrics: EpochMetrics[];
   summary: Record<string, number | string>;
   evalReport: unknown;
+}
+
+/** The resolved config a run trains under, as its store keeps it (config.yaml). */
+export function writeRunConfig(runDir: string, config: unknown): void {
+  writeFileSync(join(runDir, STORE_FILES.config), stringify(config));
 }
 
 export function readRun(experimentsDir: string, name: string): StoredRun {

@@ -1,12 +1,11 @@
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { experimentsRoot } from '../runtime/paths.ts';
 import { keptEpoch } from './compare.ts';
 import { phaseCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
-import { gitCommit, readJsonIfExists, readMedia, readMetrics, STORE_FILES, writeMediaEntry, type RunRecord } from './store.ts';
+import { gitCommit, readJsonIfExists, readMedia, readMetrics, STORE_FILES, writeMediaEntry, writeRunConfig, type RunRecord } from './store.ts';
 import { flattenConfig, runSummary } from './wandb/payload.ts';
 import { WandbSink, type WandbEnv } from './wandb/sink.ts';
 import type { EpochMetrics, Phase, RunStartInfo, RunTracker } from './types.ts';
@@ -60,7 +59,7 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
       }
       rows = continues ? readMetrics(dir) : [];
       earlyStopAccuracy = info.config.train.early_stop_accuracy;
-      await writeFile(join(dir, STORE_FILES.config), stringify(info.config));
+      writeRunConfig(dir, info.config);
       const commit = gitCommit();
       record = {
         run: runName,

@@ -25,6 +25,7 @@ import { assertCompatible, modelShapeOf, saveCheckpoint, type CheckpointKind, ty
 import { lockRun } from '../runs/lock.ts';
 import { resolveTrainingRun, type ResolvedTrainingRun, type TrainingRunRequest } from '../runs/resolve.ts';
 import { seedBranchStore } from '../track/branch.ts';
+import { writeRunConfig } from '../track/store.ts';
 import { createTracker } from '../track/tracker.ts';
 import { assertWritable, cacheRoot, checkpointsRoot, experimentsRoot } from '../runtime/paths.ts';
 import type { EpochMetrics, RunTracker } from '../track/types.ts';
@@ -99,6 +100,8 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     if (resumeFrom.trainer.phase === 'done') {
       const dense = await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal);
       if (!dense) log(`run "${runName}" has already finished both phases; nothing to resume`);
+      // `--set train.dense_epochs=N` on a finished run: its store says what the dense model was trained with.
+      else if (existsSync(join(opts.experimentsDir ?? experimentsRoot(), runName))) writeRunConfig(join(opts.experimentsDir ?? experimentsRoot(), runName), config);
       return { runName, backend, checkpointsDir: join(root, runName), experimentsDir: join(opts.experimentsDir ?? experimentsRoot(), runName), selection: config.train, state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: dense ? ['dense'] : [] };
     }
     log(`resuming run "${runName}" at ${resumeFrom.trainer.phase} epoch ${resumeFrom.trainer.epoch + 1} (step ${resumeFrom.trainer.step})`);
