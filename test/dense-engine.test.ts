@@ -12,8 +12,14 @@ before(async () => {
 
 const SIZE = 32;
 
-function options(workers: number, dropout: number): DenseEngineOptions {
-  return { model: tinyModel({ patch_size: 8, dropout }), train: trainConfig({ seed: 11, workers, learning_rate: 0.003 }), shape: { imageSize: SIZE, idLength: 2 }, backend };
+function options(workers: number, dropout: number, objective: 'contrastive' | 'classifier' = 'contrastive'): DenseEngineOptions {
+  return {
+    model: tinyModel({ patch_size: 8, dropout }),
+    train: trainConfig({ seed: 11, workers, learning_rate: 0.003, dense_objective: objective }),
+    shape: { imageSize: SIZE, idLength: 2 },
+    backend,
+    classes: 3,
+  };
 }
 
 /** 7 real photos (an odd count, so the shards differ in size) in 3 classes. */
@@ -22,11 +28,13 @@ async function batch(): Promise<DenseBatch> {
   const classes = [0, 0, 1, 1, 1, 2, 2];
   const positives = new Float32Array(49);
   classes.forEach((a, i) => classes.forEach((b, j) => (positives[i * 7 + j] = i !== j && a === b ? 1 : 0)));
-  return { pixels: Float32Array.from(images), count: 7, positives };
+  const targets = new Float32Array(7 * 3);
+  classes.forEach((c, i) => (targets[i * 3 + c] = 1));
+  return { pixels: Float32Array.from(images), count: 7, positives, targets };
 }
 
-async function train(workers: number, dropout: number, steps: number) {
-  const engine = await createDenseEngine(options(workers, dropout));
+async function train(workers: number, dropout: number, steps: number, objective: 'contrastive' | 'classifier' = 'contrastive') {
+  const engine = await createDenseEngine(options(workers, dropout, objective));
   const b = await batch();
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) losses.push(await engine.step({ ...b, pixels: b.pixels.slice() }, 100 + s));
@@ -54,6 +62,16 @@ describe('dense dual-encoder engine', () => {
     for (const w of decoder) assert.deepEqual(w.data, initial.get(w.name), w.name);
     const encoder = two.weights.filter((w) => w.name.startsWith('encoder.'));
     assert.ok(encoder.some((w) => w.data.some((v, j) => v !== initial.get(w.name)![j])), 'the encoder moved');
+  });
+
+  it('the cosine-classifier objective: two threads equal one, and its loss falls', async () => {
+    const one = await train(1, 0, 4, 'classifier');
+    const two = await train(2, 0, 4, 'classifier');
+    one.losses.forEach((l, i) => assert.ok(Math.abs(l - two.losses[i]) < 1e-4, `step ${i}: loss ${l} vs ${two.losses[i]}`));
+    assert.ok(one.losses[3] < one.losses[0], `the loss falls: ${one.losses.join(', ')}`);
+    let worst = 0;
+    one.weights.forEach((w, p) => w.data.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - two.weights[p].data[j])))));
+    assert.ok(worst < 1e-4, `weights after 4 steps differ by ${worst}`);
   });
 
   it('with dropout, the parallel step is deterministic for a seed', async () => {

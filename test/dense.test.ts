@@ -7,7 +7,7 @@ import { runEvaluation } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { launchTraining } from '../src/train/train.ts';
-import { supervisedContrastiveLoss } from '../src/train/dense/loss.ts';
+import { cosineClassifierLoss, supervisedContrastiveLoss } from '../src/train/dense/loss.ts';
 import { copyImageFolder } from './data-fixtures.ts';
 import { IMAGENETTE, tempDir } from './train-fixtures.ts';
 
@@ -25,6 +25,17 @@ test('supervised contrastive loss: low when same-class images align, high when t
   const good = (await supervisedContrastiveLoss(aligned, positives, 0.1).data())[0];
   const bad = (await supervisedContrastiveLoss(crossed, positives, 0.1).data())[0];
   assert.ok(good < 0.01 && bad > 5, `aligned ${good}, crossed ${bad}`);
+});
+
+test('cosine classifier loss: low when each image lies on its class vector, high on another class\'s', async () => {
+  await initBackend('wasm');
+  const vectors = tf.tensor2d([[2, 0], [0, 3]]); // lengths do not matter: cosine
+  const targets = tf.tensor2d([[1, 0], [0, 1], [0.5, 0.5]]);
+  const on = (await cosineClassifierLoss(tf.tensor2d([[1, 0], [0, 1], [0.7071, 0.7071]]), vectors, targets, 0.1).data())[0];
+  const off = (await cosineClassifierLoss(tf.tensor2d([[0, 1], [1, 0], [0.7071, 0.7071]]), vectors, targets, 0.1).data())[0];
+  // The multi-label image (half each class) sits between them in both: ln 2 / 3 of the mean.
+  assert.ok(Math.abs(on - Math.log(2) / 3) < 0.01, `aligned ${on}`);
+  assert.ok(off > 6, `crossed ${off}`);
 });
 
 test('the dense dual encoder ranks same-class images of data/samples above chance: a row in dsi eval, and dsi search --model dense; --queries DIR works with hierarchical IDs', async () => {
@@ -65,7 +76,7 @@ test('the dense dual encoder ranks same-class images of data/samples above chanc
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'cosine scores, best first');
 });
 
-test('a finished run gets its dense baseline later: dsi train --resume --set train.dense_epochs=N, and its store records N', async () => {
+test('a finished run gets its dense baseline later (here the cosine classifier): dsi train --resume --set train.dense_epochs=N, and its store records it', async () => {
   const overrides = [
     'data.num_images=40', 'data.min_images_per_class=10', 'data.image_size=32',
     'model.patch_size=8', 'model.embed_dim=16', 'model.ffn_dim=32', 'model.num_heads=2', 'model.encoder_layers=1', 'model.decoder_layers=1',
@@ -73,8 +84,10 @@ test('a finished run gets its dense baseline later: dsi train --resume --set tra
   ];
   const first = await launchTraining({ overrides, run: 'late-dense', backend: 'wasm', ...roots, log: quiet });
   assert.ok(!first.checkpointsWritten.includes('dense'));
-  const later = await launchTraining({ overrides: ['train.dense_epochs=1'], resume: 'late-dense', backend: 'wasm', ...roots, log: quiet });
+  const later = await launchTraining({ overrides: ['train.dense_epochs=1', 'train.dense_objective=classifier'], resume: 'late-dense', backend: 'wasm', ...roots, log: quiet });
   assert.deepEqual(later.checkpointsWritten, ['dense']);
   assert.ok(existsSync(join(roots.checkpointsDir, 'late-dense', 'dense', 'checkpoint.json')));
-  assert.match(readFileSync(join(roots.experimentsDir, 'late-dense', 'config.yaml'), 'utf8'), /dense_epochs: 1\n/);
+  const stored = readFileSync(join(roots.experimentsDir, 'late-dense', 'config.yaml'), 'utf8');
+  assert.match(stored, /dense_epochs: 1\n/);
+  assert.match(stored, /dense_objective: classifier\n/);
 });

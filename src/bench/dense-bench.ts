@@ -22,12 +22,14 @@ function randomDenseBatch(size: number, count: number, seed: number): DenseBatch
   const classes = Array.from({ length: count }, () => rng.int(10));
   const positives = new Float32Array(count * count);
   classes.forEach((a, i) => classes.forEach((b, j) => (positives[i * count + j] = i !== j && a === b ? 1 : 0)));
-  return { pixels, count, positives };
+  const targets = new Float32Array(count * 10);
+  classes.forEach((c, i) => (targets[i * 10 + c] = 1));
+  return { pixels, count, positives, targets };
 }
 
 export async function benchDense(c: BenchCase, backend: string, steps: number): Promise<DenseBenchResult> {
   const batch = randomDenseBatch(c.shape.imageSize, c.train.batch_size, 1);
-  const engine = await createDenseEngine({ model: c.model, train: c.train, shape: c.shape, backend });
+  const engine = await createDenseEngine({ model: c.model, train: c.train, shape: c.shape, backend, classes: 10 });
   const copy = () => ({ ...batch, pixels: batch.pixels.slice() });
   await engine.step(copy(), 0); // warm-up: kernel setup, worker start
   const times: number[] = [];

@@ -39,8 +39,10 @@ export const trainSection = z.strictObject({
   grad_clip_norm: z.number().min(0).default(0)
     .describe('Clip the global L2 norm of each step\'s gradients to this; 0 = no clipping'),
   dense_epochs: z.number().int().min(0).default(0)
-    .describe('Epochs of the dense dual-encoder baseline trained after the DSI phases (same encoder, supervised contrastive loss over indexed images and train queries, cosine ranking; `dense` rows in dsi eval); 0 = none'),
-  dense_temperature: z.number().gt(0).default(0.1).describe('Temperature of the dense baseline\'s contrastive softmax'),
+    .describe('Epochs of the dense dual-encoder baseline trained after the DSI phases (same encoder, train.dense_objective over indexed images and train queries, cosine ranking; `dense` rows in dsi eval); 0 = none'),
+  dense_objective: z.enum(['contrastive', 'classifier']).default('contrastive')
+    .describe('The dense baseline\'s loss: contrastive = supervised contrastive over the batch; classifier = softmax over cosine similarities to one learned vector per class (a class-supervised encoder)'),
+  dense_temperature: z.number().gt(0).default(0.1).describe('Temperature of the dense baseline\'s softmax (both objectives)'),
   workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe('Worker threads that split each batch (data parallel); auto = one per core on wasm/cpu'),
   seed: z.number().int().default(42).describe('Seed for initialisation, shuffling and dropout'),

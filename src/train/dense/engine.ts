@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients } from '../../runtime/gradients.ts';
 import type { NamedArray } from '../../types.ts';
 import { resolveWorkerCount } from '../engine/engine.ts';
+import { Adam } from '../engine/adam.ts';
 import { DenseLearner, type DenseEngineOptions } from './learner.ts';
+import { createObjective, type DenseBatchTensors } from './loss.ts';
 
 export type { DenseEngineOptions } from './learner.ts';
 
@@ -17,6 +19,8 @@ export interface DenseBatch {
   count: number;
   /** count x count: 1 where two different images share a class. */
   positives: Float32Array;
+  /** count x classes: each image's classes' shares (the classifier objective's targets). */
+  targets: Float32Array;
 }
 
 export interface DenseEngine {
@@ -41,19 +45,48 @@ export async function createDenseEngine(opts: DenseEngineOptions): Promise<Dense
   return createSingleDenseEngine(opts);
 }
 
+/** The batch's objective tensors (dispose them after the step). */
+export function batchTensors(batch: DenseBatch): DenseBatchTensors {
+  return {
+    positives: tf.tensor2d(batch.positives, [batch.count, batch.count]),
+    targets: tf.tensor2d(batch.targets, [batch.count, batch.targets.length / batch.count]),
+  };
+}
+
+/**
+ * The objective with its own optimiser: the classifier's class vectors are trained beside the
+ * encoder (same rate, decay and clipping, clipped by their own norm) wherever the loss is formed.
+ */
+export function objectiveWithOptimizer(opts: DenseEngineOptions) {
+  const objective = createObjective(opts.train, opts.classes, opts.model.embed_dim);
+  const adam = new Adam(objective.variables, opts.train.learning_rate, { weightDecay: opts.train.weight_decay, clipNorm: opts.train.grad_clip_norm });
+  return {
+    objective,
+    apply: (grads: ReadonlyMap<string, tf.Tensor>, learningRate?: number) => {
+      if (objective.variables.size > 0) adam.apply(grads, learningRate);
+    },
+    dispose: () => {
+      adam.dispose();
+      objective.dispose();
+    },
+  };
+}
+
 /** All work on the calling thread: the batch's loss differentiated end to end. */
 export function createSingleDenseEngine(opts: DenseEngineOptions): DenseEngine {
   const learner = DenseLearner.create(opts);
+  const head = objectiveWithOptimizer(opts);
   const size = opts.shape.imageSize;
   return {
     workers: 1,
     async step(batch, seed, learningRate) {
       const images = tf.tensor4d(batch.pixels, [batch.count, size, size, 3]);
-      const positives = tf.tensor2d(batch.positives, [batch.count, batch.count]);
-      const { loss, grads } = learner.lossGradients(images, positives, opts.train.dense_temperature, seed);
+      const tensors = batchTensors(batch);
+      const { loss, grads, extraGrads } = learner.lossGradients(images, seed, (e) => head.objective.loss(e, tensors), head.objective.variables);
       learner.apply(grads, learningRate);
+      head.apply(extraGrads, learningRate);
       const value = (await loss.data())[0];
-      tf.dispose([loss, images, positives, ...grads.values()]);
+      tf.dispose([loss, images, tensors.positives, tensors.targets, ...grads.values(), ...extraGrads.values()]);
       return value;
     },
     weights: () => learner.weights(),
@@ -62,6 +95,7 @@ export function createSingleDenseEngine(opts: DenseEngineOptions): DenseEngine {
     },
     async dispose() {
       learner.dispose();
+      head.dispose();
     },
   };
 }

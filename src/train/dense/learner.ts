@@ -11,7 +11,6 @@ import { imageEmbedding } from '../../model/embedding.ts';
 import type { DsiModel } from '../../model/types.ts';
 import type { ModelShape, NamedArray } from '../../types.ts';
 import { Adam } from '../engine/adam.ts';
-import { supervisedContrastiveLoss } from './loss.ts';
 
 export interface DenseEngineOptions {
   model: ModelConfig;
@@ -19,6 +18,8 @@ export interface DenseEngineOptions {
   shape: ModelShape;
   /** Resolved tfjs backend name. */
   backend: string;
+  /** Classes of the corpus (the classifier objective has one vector per class). */
+  classes: number;
 }
 
 export class DenseLearner {
@@ -43,10 +44,14 @@ export class DenseLearner {
     return imageEmbedding(this.model, images, true, seed);
   }
 
-  /** Loss and encoder gradients of one whole batch (the single-thread step). */
-  lossGradients(images: tf.Tensor4D, positives: tf.Tensor2D, temperature: number, seed: number): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    const { value, grads } = tf.variableGrads(() => supervisedContrastiveLoss(this.embed(images, seed), positives, temperature), [...this.encoderVariables.values()]);
-    return { loss: value, grads: this.byName(grads) };
+  /**
+   * Loss and gradients of one whole batch (the single-thread step): the encoder's by name, and
+   * those of the objective's own variables (`extra`, e.g. the classifier's class vectors).
+   */
+  lossGradients(images: tf.Tensor4D, seed: number, lossOf: (embeddings: tf.Tensor2D) => tf.Scalar, extra: ReadonlyMap<string, tf.Variable>) {
+    const { value, grads } = tf.variableGrads(() => lossOf(this.embed(images, seed)), [...this.encoderVariables.values(), ...extra.values()]);
+    const extraGrads = new Map([...extra].map(([name, v]) => [name, grads[v.name]]));
+    return { loss: value, grads: this.byName(grads), extraGrads };
   }
 
   /**

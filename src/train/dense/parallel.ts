@@ -3,7 +3,8 @@
  * cannot be summed shard by shard like the DSI loss; the step is split by the chain rule instead:
  *   1. each worker embeds its shard of images (dropout seeded per shard) and sends the embeddings;
  *   2. this thread forms the loss over the whole batch and its gradient G with respect to every
- *      embedding (a B x D problem, cheap);
+ *      embedding (a B x D problem, cheap), and updates the objective's own variables (the
+ *      classifier's class vectors) here;
  *   3. each worker back-propagates its rows of G through its encoder (running the forward pass
  *      again with the same seed, as tfjs keeps no tape between calls) and sends encoder gradients;
  *   4. their sum, formed in shard order, is the whole batch's gradient; every worker applies it.
@@ -14,36 +15,36 @@ import { WorkerClient } from '../../runtime/workers.ts';
 import type { NamedArray } from '../../types.ts';
 import { shardRanges, shardSeed, sumArrays } from '../engine/parallel.ts';
 import type { DenseEngine, DenseEngineOptions } from './engine.ts';
-import { supervisedContrastiveLoss } from './loss.ts';
+import { batchTensors, objectiveWithOptimizer } from './engine.ts';
 
 export async function createParallelDenseEngine(opts: DenseEngineOptions, workerCount: number): Promise<DenseEngine> {
   const workers = Array.from({ length: workerCount }, () => new WorkerClient(new URL('./worker.ts', import.meta.url), opts));
   await Promise.all(workers.map((w) => w.call('ping', null)));
   const per = opts.shape.imageSize * opts.shape.imageSize * 3;
-  const lossAndGradient = tf.valueAndGrad((e: tf.Tensor) => supervisedContrastiveLoss(e as tf.Tensor2D, positives!, opts.train.dense_temperature));
-  let positives: tf.Tensor2D | null = null;
+  const head = objectiveWithOptimizer(opts);
   let steps = 0;
 
   return {
     workers: workerCount,
     async step(batch, seed, learningRate) {
       const ranges = shardRanges(batch.count, workerCount);
-      const embeddings = await Promise.all(
+      const shardEmbeddings = await Promise.all(
         ranges.map(([first, last], i) => {
           const pixels = batch.pixels.slice(first * per, last * per);
           return workers[i].call<Float32Array>('embed', { pixels, count: last - first, seed: shardSeed(seed, i) }, [pixels.buffer as ArrayBuffer]);
         }),
       );
-      const dim = embeddings[0].length / (ranges[0][1] - ranges[0][0]);
+      const dim = shardEmbeddings[0].length / (ranges[0][1] - ranges[0][0]);
       const all = new Float32Array(batch.count * dim);
-      embeddings.forEach((e, i) => all.set(e, ranges[i][0] * dim));
-      positives = tf.tensor2d(batch.positives, [batch.count, batch.count]);
-      const input = tf.tensor2d(all, [batch.count, dim]);
-      const { value, grad } = lossAndGradient(input);
-      const upstream = (await grad.data()) as Float32Array;
+      shardEmbeddings.forEach((e, i) => all.set(e, ranges[i][0] * dim));
+      // The embeddings as a variable, so one variableGrads gives their gradient and the objective's own.
+      const tensors = batchTensors(batch);
+      const embeddings = tf.variable(tf.tensor2d(all, [batch.count, dim]), true) as tf.Variable<tf.Rank.R2>;
+      const { value, grads } = tf.variableGrads(() => head.objective.loss(embeddings, tensors), [embeddings, ...head.objective.variables.values()]);
+      const upstream = (await grads[embeddings.name].data()) as Float32Array;
       const loss = (await value.data())[0];
-      tf.dispose([positives, input, value, grad]);
-      positives = null;
+      head.apply(new Map([...head.objective.variables].map(([name, v]) => [name, grads[v.name]])), learningRate);
+      tf.dispose([tensors.positives, tensors.targets, embeddings, value, ...Object.values(grads)]);
       const perShard = await Promise.all(
         ranges.map(([first, last], i) => workers[i].call<Float32Array[]>('gradients', { upstream: upstream.slice(first * dim, last * dim) })),
       );
@@ -57,6 +58,7 @@ export async function createParallelDenseEngine(opts: DenseEngineOptions, worker
       return steps;
     },
     async dispose() {
+      head.dispose();
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };

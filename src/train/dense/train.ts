@@ -1,7 +1,8 @@
 /**
  * The dense-retrieval baseline DSI papers compare against: a dual encoder. The same ViT encoder
  * (same size, same images, the same optimiser keys) is trained from scratch so that images that
- * share a class lie close together: a supervised contrastive loss (loss.ts) over each batch of
+ * share a class lie close together: train.dense_objective (loss.ts: supervised contrastive, or a
+ * cosine classifier) over each batch of
  * indexed images and TRAIN queries (never val or test), on mean-pooled, L2-normalised patch
  * embeddings. Retrieval ranks the indexed images by cosine similarity (src/eval/rankers.ts).
  *
@@ -36,7 +37,7 @@ export async function trainDense(opts: DenseTrainOptions): Promise<{ completed: 
   const { config, corpus, log } = opts;
   const train = config.train;
   const shape = modelShapeOf(corpus);
-  const engine = await createDenseEngine({ model: config.model, train, shape, backend: opts.backend });
+  const engine = await createDenseEngine({ model: config.model, train, shape, backend: opts.backend, classes: corpus.classNames.length });
   const rng = new Rng((train.seed ^ 0xde75e) >>> 0);
   const augment = augmentOptionsOf(train);
   const rows = corpus.records.filter((r) => r.role === 'indexed' || r.role === 'train').map((r) => r.row);
@@ -44,6 +45,7 @@ export async function trainDense(opts: DenseTrainOptions): Promise<{ completed: 
   const per = size * size * 3;
   const schedule = { base: train.learning_rate, schedule: train.lr_schedule, warmupSteps: train.warmup_steps, phaseEpochs: train.dense_epochs };
   const stepsPerEpoch = Math.ceil(rows.length / train.batch_size);
+  const classIndex = new Map(corpus.classNames.map((name, i) => [name, i]));
   let loss = Number.NaN;
   try {
     log(`dense dual encoder: ${train.dense_epochs} epochs of ${rows.length} images, ${engine.workers} worker thread(s)`);
@@ -54,11 +56,18 @@ export async function trainDense(opts: DenseTrainOptions): Promise<{ completed: 
       for (let start = 0; start < order.length; start += train.batch_size) {
         if (opts.signal?.aborted) return { completed: false, loss };
         const rowsOfBatch = order.slice(start, start + train.batch_size);
-        const batch: DenseBatch = { pixels: new Float32Array(rowsOfBatch.length * per), count: rowsOfBatch.length, positives: new Float32Array(rowsOfBatch.length ** 2) };
+        const classCount = corpus.classNames.length;
+        const batch: DenseBatch = {
+          pixels: new Float32Array(rowsOfBatch.length * per),
+          count: rowsOfBatch.length,
+          positives: new Float32Array(rowsOfBatch.length ** 2),
+          targets: new Float32Array(rowsOfBatch.length * classCount),
+        };
         rowsOfBatch.forEach((row, i) => {
           const src = imagePixels(corpus, row);
           batch.pixels.set(augment ? augmentImage(src, size, mixSeed(train.seed, 0xde75e, epoch, row), augment) : src, i * per);
           const classes = corpus.records[row].classes;
+          for (const c of classes) batch.targets[i * classCount + classIndex.get(c)!] = 1 / classes.length;
           rowsOfBatch.forEach((other, j) => {
             if (i !== j && corpus.records[other].classes.some((c) => classes.includes(c))) batch.positives[i * rowsOfBatch.length + j] = 1;
           });
