@@ -81,7 +81,7 @@ export async function trainDense(opts: DenseTrainOptions): Promise<{ completed: 
       loss = lossSum / order.length;
       if (!Number.isFinite(loss)) throw new Error(`dense training diverged at epoch ${epoch + 1} (loss ${loss})`);
     }
-    log(`dense dual encoder: ${train.dense_epochs} epochs, final contrastive loss ${loss.toFixed(4)}`);
+    log(`dense dual encoder: ${train.dense_epochs} epochs, final ${train.dense_objective} loss ${loss.toFixed(4)}`);
     const step = engine.steps;
     const trainer = { ...initialTrainerState(train.seed), phase: 'done' as const, step };
     await saveCheckpoint(
