@@ -1,4 +1,5 @@
 import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { createDsiModel, exportWeights } from '../src/model/dsi-model.ts';
 import { initBackend } from '../src/runtime/backend.ts';
@@ -35,12 +36,17 @@ async function batch(): Promise<DenseBatch> {
 
 async function train(workers: number, dropout: number, steps: number, objective: 'contrastive' | 'classifier' = 'contrastive') {
   const engine = await createDenseEngine(options(workers, dropout, objective));
-  const b = await batch();
-  const losses: number[] = [];
-  for (let s = 0; s < steps; s++) losses.push(await engine.step({ ...b, pixels: b.pixels.slice() }, 100 + s));
-  const weights = await engine.weights();
-  await engine.dispose();
-  return { losses, weights, workers: engine.workers };
+  try {
+    const b = await batch();
+    const losses: number[] = [];
+    const tensorsBefore = tf.memory().numTensors;
+    for (let s = 0; s < steps; s++) losses.push(await engine.step({ ...b, pixels: b.pixels.slice() }, 100 + s));
+    // Nothing of a step stays on this thread (the classifier's class vectors and their Adam slots are made once).
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'tensors leaked by the steps');
+    return { losses, weights: await engine.weights(), workers: engine.workers };
+  } finally {
+    await engine.dispose();
+  }
 }
 
 describe('dense dual-encoder engine', () => {

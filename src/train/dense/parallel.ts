@@ -39,12 +39,13 @@ export async function createParallelDenseEngine(opts: DenseEngineOptions, worker
       shardEmbeddings.forEach((e, i) => all.set(e, ranges[i][0] * dim));
       // The embeddings as a variable, so one variableGrads gives their gradient and the objective's own.
       const tensors = batchTensors(batch);
-      const embeddings = tf.variable(tf.tensor2d(all, [batch.count, dim]), true) as tf.Variable<tf.Rank.R2>;
+      const gathered = tf.tensor2d(all, [batch.count, dim]);
+      const embeddings = tf.variable(gathered, true) as tf.Variable<tf.Rank.R2>;
       const { value, grads } = tf.variableGrads(() => head.objective.loss(embeddings, tensors), [embeddings, ...head.objective.variables.values()]);
       const upstream = (await grads[embeddings.name].data()) as Float32Array;
       const loss = (await value.data())[0];
       head.apply(new Map([...head.objective.variables].map(([name, v]) => [name, grads[v.name]])), learningRate);
-      tf.dispose([tensors.positives, tensors.targets, embeddings, value, ...Object.values(grads)]);
+      tf.dispose([tensors.positives, tensors.targets, gathered, embeddings, value, ...Object.values(grads)]);
       const perShard = await Promise.all(
         ranges.map(([first, last], i) => workers[i].call<Float32Array[]>('gradients', { upstream: upstream.slice(first * dim, last * dim) })),
       );
