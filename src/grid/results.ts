@@ -88,7 +88,8 @@ export function rowWallTimes(results: string, row: string): Record<string, numbe
   const out: Record<string, number> = {};
   for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
     const s = JSON.parse(line) as Step;
-    if (s.exit === 0) out[s.step] = (out[s.step] ?? 0) + s.seconds;
+    // 130: interrupted and resumed later; that part of the work counts. Failed steps do not.
+    if (s.exit === 0 || s.exit === 130) out[s.step] = (out[s.step] ?? 0) + s.seconds;
   }
   return out;
 }
