@@ -101,7 +101,10 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
       const dense = await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal);
       if (!dense) log(`run "${runName}" has already finished both phases; nothing to resume`);
       // `--set train.dense_epochs=N` on a finished run: its store says what the dense model was trained with.
-      else if (existsSync(join(opts.experimentsDir ?? experimentsRoot(), runName))) writeRunConfig(join(opts.experimentsDir ?? experimentsRoot(), runName), config);
+      else {
+        const store = join(opts.experimentsDir ?? experimentsRoot(), runName);
+        if (existsSync(store)) writeRunConfig(store, config);
+      }
       return { runName, backend, checkpointsDir: join(root, runName), experimentsDir: join(opts.experimentsDir ?? experimentsRoot(), runName), selection: config.train, state: resumeFrom.trainer, completed: true, epochsThisCall: 0, checkpointsWritten: dense ? ['dense'] : [] };
     }
     log(`resuming run "${runName}" at ${resumeFrom.trainer.phase} epoch ${resumeFrom.trainer.epoch + 1} (step ${resumeFrom.trainer.step})`);
