@@ -19,7 +19,7 @@ import { openRun } from '../src/runs/open.ts';
 import { createDsiModel, modelFromState } from '../src/model/dsi-model.ts';
 import type { DsiModel } from '../src/model/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
-import { formatKernelTimes, kernelTimes } from '../src/bench/bench.ts';
+import { formatKernelTimes, kernelTimes, totalKernelMs } from '../src/bench/bench.ts';
 
 const args = process.argv.slice(2);
 const random = args.includes('--random');
@@ -76,8 +76,7 @@ if (profile) {
     await searchWithModel(model, trie, input, { beamWidth: k, topK: k, constrained: true, batchSize, uncached });
   });
   const kernels = kernelTimes(info);
-  const total = kernels.reduce((a, e) => a + e.ms, 0);
-  console.log(`tf.profile, K = ${k}: ${total.toFixed(0)} ms kernel time; top kernels ("unnamed scope" = custom-gradient ops such as the grouped attention):`);
+  console.log(`tf.profile, K = ${k}: ${totalKernelMs(kernels).toFixed(0)} ms kernel time (scopes not counted); top kernels:`);
   console.log(formatKernelTimes(kernels, 10, '  ').join('\n'));
 }
 model.dispose();

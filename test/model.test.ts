@@ -187,29 +187,6 @@ describe('dense layer custom gradient', () => {
   });
 });
 
-describe('grouped attention (the fast wasm path)', () => {
-  it('matches plain batched attention in value and gradient', async () => {
-    const { attend } = await import('../src/model/kernels/attention.ts');
-    const q = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 1) as tf.Tensor3D;
-    const k = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 2) as tf.Tensor3D;
-    const v = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 3) as tf.Tensor3D;
-    const w = tf.randomNormal([6, 20, 8], 0, 1, 'float32', 4);
-    const mask = tf.tensor2d(Array.from({ length: 400 }, (_, i) => (i % 20 > Math.floor(i / 20) ? -1e9 : 0)), [20, 20]);
-    const reference = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor3D =>
-      tf.matMul(tf.softmax(tf.add(tf.mul(tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true), 1 / Math.sqrt(8)), mask)), c as tf.Tensor3D);
-    const fast = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => attend(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, mask);
-    const loss = (f: typeof fast) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), w));
-    const close = async (x: tf.Tensor, y: tf.Tensor, what: string) => {
-      const [a, b] = [await x.data(), await y.data()];
-      a.forEach((val, i) => assert.ok(Math.abs(val - b[i]) < 1e-4 * (1 + Math.abs(b[i])), `${what}[${i}] ${val} vs ${b[i]}`));
-    };
-    await close(fast(q, k, v), reference(q, k, v), 'value');
-    const g1 = tf.grads(loss(fast))([q, k, v]);
-    const g2 = tf.grads(loss(reference))([q, k, v]);
-    for (let i = 0; i < 3; i++) await close(g1[i], g2[i], `grad ${'qkv'[i]}`);
-  });
-});
-
 describe('GELU', () => {
   it('has the tanh-approximation value and a matching derivative', async () => {
     const { gelu } = await import('../src/model/kernels/gelu.ts');

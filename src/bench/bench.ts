@@ -119,32 +119,49 @@ export interface KernelTime {
   name: string;
   ms: number;
   calls: number;
+  /**
+   * A scope rather than a kernel (a tf.customGrad forward pass, an op wrapper such as
+   * fusedMatMul__op): tf.profile times it AND the kernels inside it, so it is shown, not summed.
+   */
+  scope: boolean;
 }
 
-/** tf.profile's kernels, time summed by kernel name, largest first. */
+/**
+ * tf.profile's kernels, time summed by kernel name, largest first. DSI_BENCH_SHAPES=Sum,Transpose
+ * (kernel names) prints every call of those kernels with its input shapes to stderr.
+ */
 export function kernelTimes(info: Awaited<ReturnType<typeof tf.profile>>): KernelTime[] {
-  const byName = new Map<string, { ms: number; calls: number }>();
+  const byName = new Map<string, { ms: number; calls: number; scope: boolean }>();
+  const logShapes = new Set((process.env.DSI_BENCH_SHAPES ?? '').split(',').filter(Boolean));
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    // Split matMuls into the fast plain 2-D kind and batched (attention) ones: on wasm they differ ~10x.
+    // Split matMuls into plain 2-D and batched (attention) ones: on wasm they run in different kernels.
     const shapes = (k.inputShapes ?? []) as number[][];
     const batched = k.name === 'BatchMatMul' && shapes.some((s) => s.length > 2 && s[0] > 1);
     const key = k.name === 'BatchMatMul' ? (batched ? 'BatchMatMul (batched)' : 'BatchMatMul (2-D)') : k.name;
-    const e = byName.get(key) ?? { ms: 0, calls: 0 };
+    const e = byName.get(key) ?? { ms: 0, calls: 0, scope: tf.getKernel(k.name, tf.getBackend()) === undefined };
     e.ms += ms;
     e.calls++;
     byName.set(key, e);
-    if (process.env.DSI_BENCH_SHAPES === '1' && k.name === 'BatchMatMul') console.error(k.name, JSON.stringify(shapes), ms.toFixed(1));
+    if (logShapes.has(k.name)) console.error(k.name, JSON.stringify(shapes), ms.toFixed(2));
   }
   return [...byName.entries()].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
 }
 
-/** The top kernels as indented lines: name, ms, share of the total, calls. */
+/** Kernel time of a profile: kernels only, scopes (which contain kernels) left out. */
+export function totalKernelMs(kernels: readonly KernelTime[]): number {
+  return kernels.reduce((a, k) => a + (k.scope ? 0 : k.ms), 0);
+}
+
+/** The top kernels as indented lines: name, ms, share of the total, calls; scopes marked, no share. */
 export function formatKernelTimes(kernels: readonly KernelTime[], top: number, indent = '    '): string[] {
-  const total = kernels.reduce((a, k) => a + k.ms, 0);
+  const total = totalKernelMs(kernels);
   return kernels
     .slice(0, top)
-    .map((k) => `${indent}${k.name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ${String(k.calls).padStart(5)} calls`);
+    .map((k) => {
+      const share = k.scope ? ' scope' : `${((100 * k.ms) / total).toFixed(1).padStart(5)}%`;
+      return `${indent}${k.name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms ${share}  ${String(k.calls).padStart(5)} calls`;
+    });
 }
 
 export function formatBench(r: BenchResult, topKernels = 12): string {
@@ -155,8 +172,7 @@ export function formatBench(r: BenchResult, topKernels = 12): string {
     ...r.flops.terms.map((t) => `    ${t.label.padEnd(26)} ${t.formula.padEnd(16)} ${(t.macs / 1e6).toFixed(1).padStart(9)} M`),
   ];
   if (r.kernels.length > 0) {
-    const total = r.kernels.reduce((a, k) => a + k.ms, 0);
-    lines.push(`  tf.profile of one single-thread gradient step: ${total.toFixed(0)} ms kernel time; top kernels:`);
+    lines.push(`  tf.profile of one single-thread gradient step: ${totalKernelMs(r.kernels).toFixed(0)} ms kernel time (scopes not counted); top kernels:`);
     lines.push(...formatKernelTimes(r.kernels, topKernels));
   }
   return lines.join('\n');

@@ -1,5 +1,5 @@
 /**
- * Identity, Slice, SplitV, Unpack and GatherV2 for tfjs-backend-wasm without needless copies.
+ * BatchMatMul (batch-matmul.ts), and Identity, Slice, SplitV, Unpack and GatherV2 for tfjs-backend-wasm without needless copies.
  *
  * Identity: tfjs clones every tensor it saves for the backward pass (~1250 per training step)
  * through the Identity kernel, and wasm's copies the data. Tensors are immutable, so this one
@@ -16,6 +16,7 @@
  * test/model-kernels.test.ts compares them with slicing and gathering on the host.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { installBatchMatMul } from './batch-matmul.ts';
 
 interface WasmBackend {
   incRef(dataId: object): void;
@@ -36,6 +37,7 @@ function replaceWasmKernel(kernelName: string, kernelFunc: tf.KernelFunc): void 
 export function installWasmKernels(): void {
   if (installed || tf.getBackend() !== 'wasm') return;
   installed = true;
+  installBatchMatMul();
   const original = tf.getKernel('Slice', 'wasm');
   if (!original) return;
   const fallback = original.kernelFunc;

@@ -1,0 +1,91 @@
+/**
+ * tfjs-backend-wasm's BatchMatMul, replaced for float32 products with a batch dimension by our
+ * SIMD kernel (wasm/batch-matmul.wat, see there for why): it reads both operands where tfjs keeps
+ * them, honours transposeA/transposeB without copies of A, and does all groups in one call.
+ * Products without a batch (2-D) stay with tfjs's kernel (XNNPACK), which is as fast for the large
+ * dense-layer matrices; shapes we do not cover (batch broadcasting other than "one side has batch
+ * 1", other dtypes) go to tfjs's kernel too. Gradients are tfjs's (by kernel name).
+ * test/batch-matmul.test.ts compares it with the cpu backend for every flag and shape class.
+ */
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+
+type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  wasm: { asm?: { memory?: unknown }; _malloc(bytes: number): number; _free(pointer: number): void };
+}
+interface KernelExports {
+  batchMatMul(a: number, b: number, c: number, pack: number, groups: number, m: number, n: number, k: number,
+    aGroup: number, aRow: number, aCol: number, bGroup: number, bRow: number, bCol: number): void;
+}
+
+/** Instantiates the kernel on tfjs's own memory; null when that memory is not reachable (other builds). */
+function instantiate(backend: WasmBackend): KernelExports | null {
+  const memory = backend.wasm.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
+  const bytes = readFileSync(new URL('./wasm/batch-matmul.wasm', import.meta.url));
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  return instance.exports as unknown as KernelExports;
+}
+
+/** Swaps in the kernel (call once per thread, with the wasm backend active). False if it cannot. */
+export function installBatchMatMul(): boolean {
+  const original = tf.getKernel('BatchMatMul', 'wasm');
+  if (!original) return false;
+  const kernel = instantiate(tf.backend() as unknown as WasmBackend);
+  if (!kernel) return false;
+  const fallback = original.kernelFunc;
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({
+    kernelName: 'BatchMatMul',
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
+      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const out = batchMatMul(kernel, args.backend as unknown as WasmBackend, a, b, transposeA, transposeB);
+      return (out ?? fallback(args)) as never;
+    },
+  });
+  return true;
+}
+
+/** The product by our kernel, or null for the cases left to tfjs's. */
+function batchMatMul(kernel: KernelExports, backend: WasmBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 3 || b.shape.length < 3) return null;
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  const sameBatch = a.shape.length === b.shape.length && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
+  if (!sameBatch && batchA !== 1 && batchB !== 1) return null;
+  const [aRows, aCols] = a.shape.slice(-2);
+  const [bRows, bCols] = b.shape.slice(-2);
+  const m = transposeA ? aCols : aRows;
+  const k = transposeA ? aRows : aCols;
+  const n = transposeB ? bRows : bCols;
+  const kB = transposeB ? bCols : bRows;
+  if (k !== kB) {
+    throw new Error(`matMul: inner dimensions ${k} and ${kB} of shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB}) differ`);
+  }
+  const batchShape = batchA >= batchB ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+  const groups = Math.max(batchA, batchB);
+  const out = backend.makeOutput([...batchShape, m, n], 'float32');
+  if (groups * m * n === 0) return out;
+  // After makeOutput and malloc: offsets are stable, and the kernel reads the Memory object itself.
+  const n8 = Math.ceil(n / 8) * 8;
+  const pack = backend.wasm._malloc((k * n8 + 8) * 4 + 16);
+  try {
+    const alignedPack = (pack + 15) & ~15;
+    kernel.batchMatMul(
+      backend.dataIdMap.get(a.dataId).memoryOffset,
+      backend.dataIdMap.get(b.dataId).memoryOffset,
+      backend.dataIdMap.get(out.dataId).memoryOffset,
+      alignedPack, groups, m, n, k,
+      batchA === 1 ? 0 : aRows * aCols, transposeA ? 1 : aCols, transposeA ? aCols : 1,
+      batchB === 1 ? 0 : bRows * bCols, transposeB ? 1 : bCols, transposeB ? bCols : 1,
+    );
+  } finally {
+    backend.wasm._free(pack);
+  }
+  return out;
+}

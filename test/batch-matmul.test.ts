@@ -1,0 +1,114 @@
+// The SIMD batched matMul that replaces tfjs-backend-wasm's (src/model/kernels/batch-matmul.ts):
+// every transpose flag, every remainder of the 4 x 8 register blocks, broadcast batches, and the
+// attention built on it, against products computed on the host and tfjs's cpu backend.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { initBackend } from '../src/runtime/backend.ts';
+import { installWasmKernels } from '../src/model/kernels/wasm-kernels.ts';
+import { attend } from '../src/model/kernels/attention.ts';
+import { assembleWat } from '../src/model/kernels/wasm/assemble.ts';
+
+before(async () => {
+  await initBackend('wasm');
+  installWasmKernels();
+});
+
+function randomValues(n: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 1073741824 - 1;
+  });
+}
+
+/** C[g] = op(A[g]) op(B[g]) on the host, in float64; a batch of 1 broadcasts. */
+function hostProduct(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], ta: boolean, tb: boolean): number[] {
+  const [ga, ar, ac] = aShape;
+  const [gb, br, bc] = bShape;
+  const [m, k] = ta ? [ac, ar] : [ar, ac];
+  const n = tb ? br : bc;
+  const out: number[] = [];
+  for (let g = 0; g < Math.max(ga, gb); g++) {
+    const ao = ga === 1 ? 0 : g * ar * ac;
+    const bo = gb === 1 ? 0 : g * br * bc;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let x = 0; x < k; x++) sum += a[ao + (ta ? x * ac + i : i * ac + x)] * b[bo + (tb ? j * bc + x : x * bc + j)];
+        out.push(sum);
+      }
+    }
+  }
+  return out;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])), `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+describe('batched matMul kernel (wasm)', () => {
+  it('is the committed binary of its WAT source', async () => {
+    const dir = new URL('../src/model/kernels/wasm/', import.meta.url);
+    const built = await assembleWat('batch-matmul.wat', readFileSync(new URL('batch-matmul.wat', dir), 'utf8'));
+    assert.deepEqual(new Uint8Array(readFileSync(new URL('batch-matmul.wasm', dir))), built, 'run `npm run build:kernels` after editing the .wat');
+  });
+
+  it('equals the host product for every transpose flag, block remainder and broadcast batch', async () => {
+    assert.equal(tf.getBackend(), 'wasm');
+    // [groups of A, groups of B, m, k, n]: m % 4 and n % 8 take every remainder; k = 1 too.
+    const shapes: number[][] = [
+      [3, 3, 4, 5, 8], [2, 2, 7, 3, 13], [5, 5, 1, 1, 1], [2, 2, 9, 17, 23], [4, 4, 6, 32, 100],
+      [3, 1, 5, 6, 7], [1, 3, 10, 4, 11], [2, 2, 12, 2, 16], [2, 2, 3, 9, 5], [2, 2, 2, 5, 6],
+    ];
+    let seed = 1;
+    for (const [ga, gb, m, k, n] of shapes) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          const aShape = [ga, ...(ta ? [k, m] : [m, k])];
+          const bShape = [gb, ...(tb ? [n, k] : [k, n])];
+          const a = randomValues(aShape.reduce((x, y) => x * y), seed++);
+          const b = randomValues(bShape.reduce((x, y) => x * y), seed++);
+          const out = tf.matMul(tf.tensor3d(a, aShape as [number, number, number]), tf.tensor3d(b, bShape as [number, number, number]), ta, tb);
+          assert.deepEqual(out.shape, [Math.max(ga, gb), m, n]);
+          assertClose(await out.data(), hostProduct(a, aShape, b, bShape, ta, tb), `A [${aShape}] B [${bShape}] ta=${ta} tb=${tb}`);
+        }
+      }
+    }
+  });
+
+  it('keeps leading batch dimensions of rank-4 operands and reports mismatched inner dimensions', async () => {
+    const a = randomValues(2 * 3 * 5 * 4, 7);
+    const b = randomValues(2 * 3 * 4 * 6, 8);
+    const out = tf.matMul(tf.tensor4d(a, [2, 3, 5, 4]), tf.tensor4d(b, [2, 3, 4, 6]));
+    assert.deepEqual(out.shape, [2, 3, 5, 6]);
+    assertClose(await out.data(), hostProduct(a, [6, 5, 4], b, [6, 4, 6], false, false), 'rank 4');
+    assert.throws(() => tf.matMul(tf.ones([2, 3, 4]), tf.ones([2, 5, 6])), /inner/);
+  });
+
+  it('gives attention the value and gradients of tfjs\'s cpu backend', async () => {
+    const [g, t, s, dh] = [8, 20, 13, 8];
+    const q = randomValues(g * t * dh, 11), k = randomValues(g * s * dh, 12), v = randomValues(g * s * dh, 13), w = randomValues(g * t * dh, 14);
+    const mask = Array.from({ length: t * s }, (_, i) => (i % s > Math.floor(i / s) ? -1e9 : 0));
+    const run = () => {
+      const inputs = [tf.tensor3d(q, [g, t, dh]), tf.tensor3d(k, [g, s, dh]), tf.tensor3d(v, [g, s, dh])];
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => attend(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, tf.tensor2d(mask, [t, s]));
+      const value = f(inputs[0], inputs[1], inputs[2]).dataSync().slice();
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), tf.tensor3d(w, [g, t, dh]))))(inputs);
+      return [value, ...grads.map((x) => x.dataSync().slice())];
+    };
+    const onWasm = run();
+    await tf.setBackend('cpu');
+    try {
+      const onCpu = run();
+      ['value', 'dQ', 'dK', 'dV'].forEach((what, i) => assertClose(onWasm[i], onCpu[i], what));
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+});
