@@ -2,7 +2,7 @@
  * Assembles the hand-written WebAssembly kernels (src/model/kernels/wasm/*.wat) into the .wasm
  * binaries committed beside them, with WABT (the WebAssembly Binary Toolkit's JS build).
  *   npm run build:kernels
- * The binaries are committed so that running dsi needs no assembler; test/batch-matmul.test.ts
+ * The binaries are committed so that running dsi needs no assembler; test/simd-kernels.test.ts
  * fails when a binary is not its source's.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';

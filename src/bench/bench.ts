@@ -7,7 +7,7 @@ import type { ModelConfig } from '../config/sections/model.ts';
 import type { TrainConfig } from '../config/sections/train.ts';
 import { encodeTarget, sequenceLength, VOCAB_SIZE } from '../data/ids.ts';
 import type { ModelShape } from '../types.ts';
-import type { TrainBatch } from '../train/engine/engine.ts';
+import type { StepTiming, TrainBatch } from '../train/engine/engine.ts';
 import { Rng } from '../runtime/rng.ts';
 import { createEngine } from '../train/engine/engine.ts';
 import { Replica, countTargetTokens } from '../train/engine/replica.ts';
@@ -73,6 +73,19 @@ export interface BenchResult {
   gflops: number;
   flops: FlopCount;
   kernels: KernelTime[];
+  /** Mean split of a data-parallel step (null with one worker). */
+  timing: StepTiming | null;
+}
+
+function meanTiming(all: StepTiming[]): StepTiming {
+  const mean = (f: (t: StepTiming) => number) => all.reduce((a, t) => a + f(t), 0) / all.length;
+  return {
+    gradients: mean((t) => t.gradients),
+    workerCompute: all[0].workerCompute.map((_, i) => mean((t) => t.workerCompute[i])),
+    sum: mean((t) => t.sum),
+    apply: mean((t) => t.apply),
+    workerApply: all[0].workerApply.map((_, i) => mean((t) => t.workerApply[i])),
+  };
 }
 
 export async function benchCase(c: BenchCase, backend: string, steps: number, profile: boolean): Promise<BenchResult> {
@@ -81,10 +94,13 @@ export async function benchCase(c: BenchCase, backend: string, steps: number, pr
   const engine = await createEngine({ model: c.model, train: c.train, shape: c.shape, backend });
   await engine.trainStep(batch, 0); // warm-up: kernel setup, XNNPACK packing, worker start
   const times: number[] = [];
+  const timings: StepTiming[] = [];
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();
     await engine.trainStep(batch, s + 1);
     times.push(performance.now() - t0);
+    const timing = engine.lastStepTiming?.();
+    if (timing) timings.push(timing);
   }
   const workers = engine.workers;
   await engine.dispose();
@@ -100,6 +116,7 @@ export async function benchCase(c: BenchCase, backend: string, steps: number, pr
     gflops: flops.stepFlops / (mean / 1000) / 1e9,
     flops,
     kernels,
+    timing: timings.length > 0 ? meanTiming(timings) : null,
   };
 }
 
@@ -171,6 +188,13 @@ export function formatBench(r: BenchResult, topKernels = 12): string {
     `  FLOPs/step = 3 x 2 x forward MACs = ${(r.flops.stepFlops / 1e9).toFixed(2)} GFLOP; forward MACs by term:`,
     ...r.flops.terms.map((t) => `    ${t.label.padEnd(26)} ${t.formula.padEnd(16)} ${(t.macs / 1e6).toFixed(1).padStart(9)} M`),
   ];
+  if (r.timing) {
+    const ms = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' / ');
+    lines.push(
+      `  step split (mean): gradients ${r.timing.gradients.toFixed(0)} ms (each worker's own: ${ms(r.timing.workerCompute)}), ` +
+        `sum on main ${r.timing.sum.toFixed(0)} ms, apply ${r.timing.apply.toFixed(0)} ms (each worker's Adam: ${ms(r.timing.workerApply)})`,
+    );
+  }
   if (r.kernels.length > 0) {
     lines.push(`  tf.profile of one single-thread gradient step: ${totalKernelMs(r.kernels).toFixed(0)} ms kernel time (scopes not counted); top kernels:`);
     lines.push(...formatKernelTimes(r.kernels, topKernels));

@@ -11,6 +11,7 @@ interface BenchArgs extends ConfigArgs {
   steps: number;
   workers?: number;
   profile: boolean;
+  top: number;
   dense: boolean;
 }
 
@@ -35,6 +36,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('steps', { type: 'number', default: 3, describe: 'Timed steps per case (after one warm-up step)' })
       .option('workers', { type: 'number', describe: 'Worker threads (overrides train.workers)' })
       .option('profile', { type: 'boolean', default: true, describe: 'Also profile one step by kernel (tf.profile)' })
+      .option('top', { type: 'number', default: 12, describe: 'Kernels listed from the profile' })
       .option('dense', { type: 'boolean', default: false, describe: 'Time the dense dual-encoder baseline\'s step instead' })
       .epilog('Without --config: the reference step and configs/quickstart.yaml. Random pixels; timings on a shared CPU are noisy.') as never,
   handler: async (args) => {
@@ -51,7 +53,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         continue;
       }
       const result = await benchCase(c, backend, args.steps, args.profile);
-      process.stdout.write(`${formatBench(result)}\n`);
+      process.stdout.write(`${formatBench(result, args.top)}\n`);
     }
   },
 };

@@ -1,9 +1,11 @@
 /**
  * dense(x, w, b) = x @ w + b, with a hand-written gradient.
  *
- * WHY: on tfjs-backend-wasm a matMul with a transpose flag (which the default matMul gradient
- * uses) runs ~10x slower than an explicit transpose followed by a flag-free matMul (see
- * ../../../../shared/notes/tfjs-on-this-machine.md). Same mathematics; test/model.test.ts checks
+ * WHY: each of the two backward products goes where it is fastest on tfjs-backend-wasm, measured
+ * on the reference model's [3200 x 128..384] layers: dX = dy w^T with the transpose flag (our
+ * kernel, batch-matmul.ts, ~10-25% faster than transposing w first), dW = x^T dy as an explicit
+ * transpose then XNNPACK's flag-free product (~10% faster than the flag). tfjs's default gradient
+ * would send both flags to XNNPACK, ~10x slower. Same mathematics; test/model.test.ts checks
  * value and gradients against tf.matMul + bias.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,7 +23,7 @@ const denseNoBias = customGradient((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.Gra
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as tf.Tensor2D[];
       const dy2 = dy as tf.Tensor2D;
-      return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2)];
+      return [tf.matMul(dy2, ws, false, true), tf.matMul(tf.transpose(xs), dy2)];
     },
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
@@ -35,7 +37,7 @@ const denseWithBias = customGradient((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tens
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as tf.Tensor2D[];
       const dy2 = dy as tf.Tensor2D;
-      return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2), tf.sum(dy2, 0)];
+      return [tf.matMul(dy2, ws, false, true), tf.matMul(tf.transpose(xs), dy2), tf.sum(dy2, 0)];
     },
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;

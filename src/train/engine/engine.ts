@@ -60,6 +60,22 @@ export interface TrainingEngine {
   getState(): Promise<EngineState>;
   setState(state: EngineState): Promise<void>;
   dispose(): Promise<void>;
+  /** Where the last trainStep's wall time went (the data-parallel engine; for `dsi bench`). */
+  lastStepTiming?(): StepTiming | null;
+}
+
+/** Milliseconds of one data-parallel step, by part. */
+export interface StepTiming {
+  /** Until the last worker's gradients arrived on the main thread. */
+  gradients: number;
+  /** Each worker's own forward + backward + read-out of its gradients. */
+  workerCompute: number[];
+  /** Summing the workers' gradients on the main thread. */
+  sum: number;
+  /** Until every worker had applied the summed gradients (sending them included). */
+  apply: number;
+  /** Each worker's own Adam update. */
+  workerApply: number[];
 }
 
 /** Resolve `train.workers` (auto|N): auto = one per core on the single-threaded backends. */

@@ -7,7 +7,7 @@
  */
 import { WorkerClient } from '../../runtime/workers.ts';
 import type { EngineState } from '../../types.ts';
-import type { EngineOptions, StepStats, TrainBatch, TrainingEngine } from './engine.ts';
+import type { EngineOptions, StepStats, StepTiming, TrainBatch, TrainingEngine } from './engine.ts';
 import { checkBatch, countTargetTokens } from './replica.ts';
 import { addStats, emptyStats } from './stats.ts';
 
@@ -64,6 +64,7 @@ export async function createParallelEngine(opts: EngineOptions, workerCount: num
   await Promise.all(workers.map((w) => w.call('ping', null)));
   const imageValues = opts.shape.imageSize * opts.shape.imageSize * 3;
   const seqLen = opts.shape.idLength + 1;
+  let timing: StepTiming | null = null;
 
   return {
     backend: opts.backend,
@@ -72,13 +73,23 @@ export async function createParallelEngine(opts: EngineOptions, workerCount: num
       checkBatch(batch, opts.shape);
       const normaliser = countTargetTokens(batch);
       const shards = shardBatch(batch, workerCount, imageValues, seqLen);
+      const t0 = performance.now();
       const results = await Promise.all(
         shards.map((shard, i) =>
-          workers[i].call<{ arrays: Float32Array[]; stats: StepStats }>('gradients', { batch: shard, seed: shardSeed(seed, i), normaliser }),
+          workers[i].call<{ arrays: Float32Array[]; stats: StepStats; ms: number }>('gradients', { batch: shard, seed: shardSeed(seed, i), normaliser }),
         ),
       );
+      const t1 = performance.now();
       const sum = sumArrays(results.map((r) => r.arrays));
-      await Promise.all(workers.map((w) => w.call('apply', { arrays: sum, learningRate })));
+      const t2 = performance.now();
+      const applied = await Promise.all(workers.map((w) => w.call<{ ms: number }>('apply', { arrays: sum, learningRate })));
+      timing = {
+        gradients: t1 - t0,
+        workerCompute: results.map((r) => r.ms),
+        sum: t2 - t1,
+        apply: performance.now() - t2,
+        workerApply: applied.map((a) => a.ms),
+      };
       return sumStats(results.map((r) => r.stats));
     },
     async evaluate(batch) {
@@ -95,5 +106,6 @@ export async function createParallelEngine(opts: EngineOptions, workerCount: num
     async dispose() {
       await Promise.all(workers.map((w) => w.terminate()));
     },
+    lastStepTiming: () => timing,
   };
 }

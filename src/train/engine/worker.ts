@@ -22,17 +22,19 @@ const handlers: WorkerHandlers = {
     return { value: 'ready' };
   },
   async gradients(p: { batch: TrainBatch; seed: number; normaliser: number }) {
+    const t0 = performance.now();
     const { grads, stats } = await learner.gradients(p.batch, p.seed, p.normaliser);
     const arrays: Float32Array[] = [];
     for (const name of names) arrays.push((await grads.get(name)!.data()) as Float32Array);
     tf.dispose([...grads.values()]);
-    return { value: { arrays, stats }, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
+    return { value: { arrays, stats, ms: performance.now() - t0 }, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
   },
   async apply(p: { arrays: Float32Array[]; learningRate?: number }) {
+    const t0 = performance.now();
     const grads = new Map(names.map((n, i) => [n, tf.tensor(p.arrays[i], learner.variables.get(n)!.shape)]));
     learner.apply(grads, p.learningRate);
     tf.dispose([...grads.values()]);
-    return { value: null };
+    return { value: { ms: performance.now() - t0 } };
   },
   async evaluate(p: { batch: TrainBatch }) {
     return { value: await learner.evaluate(p.batch) };

@@ -12,7 +12,7 @@
 ;; tfjs's layout of B was. C is written row-major, [groups, m, n], contiguous.
 ;; Register blocking: 4 rows x 8 columns of C in 8 v128 accumulators; leftover rows 1 x 8.
 ;; All pointers are byte addresses into memory; strides and sizes count elements.
-;; Rebuild the .wasm beside this file with `npm run build:kernels` (test/batch-matmul.test.ts
+;; Rebuild the .wasm beside this file with `npm run build:kernels` (test/simd-kernels.test.ts
 ;; checks that the committed binary is this source's).
 (module
   (import "env" "memory" (memory 0))

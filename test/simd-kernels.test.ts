@@ -1,9 +1,10 @@
-// The SIMD batched matMul that replaces tfjs-backend-wasm's (src/model/kernels/batch-matmul.ts):
-// every transpose flag, every remainder of the 4 x 8 register blocks, broadcast batches, and the
-// attention built on it, against products computed on the host and tfjs's cpu backend.
+// Our SIMD kernels that replace tfjs-backend-wasm's: the batched matMul (src/model/kernels/
+// batch-matmul.ts: every transpose flag, every remainder of the 4 x 8 register blocks, broadcast
+// batches, and the attention built on it) and the sum over leading axes (sum-rows.ts), against
+// results computed on the host and by tfjs's cpu backend; and the committed binaries.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../src/runtime/backend.ts';
@@ -52,11 +53,16 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   }
 }
 
-describe('batched matMul kernel (wasm)', () => {
-  it('is the committed binary of its WAT source', async () => {
+describe('SIMD kernels on wasm', () => {
+  it('are the committed binaries of their WAT sources', async () => {
     const dir = new URL('../src/model/kernels/wasm/', import.meta.url);
-    const built = await assembleWat('batch-matmul.wat', readFileSync(new URL('batch-matmul.wat', dir), 'utf8'));
-    assert.deepEqual(new Uint8Array(readFileSync(new URL('batch-matmul.wasm', dir))), built, 'run `npm run build:kernels` after editing the .wat');
+    const sources = readdirSync(dir).filter((f) => f.endsWith('.wat'));
+    assert.ok(sources.length >= 2);
+    for (const name of sources) {
+      const built = await assembleWat(name, readFileSync(new URL(name, dir), 'utf8'));
+      const committed = new Uint8Array(readFileSync(new URL(name.replace(/\.wat$/, '.wasm'), dir)));
+      assert.deepEqual(committed, built, `${name}: run \`npm run build:kernels\` after editing it`);
+    }
   });
 
   it('equals the host product for every transpose flag, block remainder and broadcast batch', async () => {
@@ -110,5 +116,30 @@ describe('batched matMul kernel (wasm)', () => {
     } finally {
       await tf.setBackend('wasm');
     }
+  });
+
+  it('sum over leading axes equals the host sum for every column remainder, keepDims too', async () => {
+    for (const shape of [[37, 16], [5, 35], [3, 4, 7], [1, 3], [64, 1], [2, 2, 2, 2]]) {
+      const x = randomValues(shape.reduce((a, b) => a * b), shape.length * 31 + shape[0]);
+      for (let lead = 1; lead < shape.length; lead++) {
+        const axes = Array.from({ length: lead }, (_, i) => i);
+        const rows = shape.slice(0, lead).reduce((a, b) => a * b);
+        const cols = x.length / rows;
+        const expected = Array.from({ length: cols }, (_, c) => {
+          let sum = 0;
+          for (let r = 0; r < rows; r++) sum += x[r * cols + c];
+          return sum;
+        });
+        const t = tf.tensor(x, shape);
+        const out = tf.sum(t, axes);
+        assert.deepEqual(out.shape, shape.slice(lead));
+        assertClose(await out.data(), expected, `sum of [${shape}] over ${axes}`);
+        assert.deepEqual(tf.sum(t, axes, true).shape, [...axes.map(() => 1), ...shape.slice(lead)]);
+      }
+    }
+    // Reductions that stay with tfjs's kernel: innermost axis, all axes.
+    const m = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+    assert.deepEqual([...(await tf.sum(m, 1).data())], [6, 15]);
+    assert.deepEqual([...(await tf.sum(m).data())], [21]);
   });
 });
