@@ -1,6 +1,7 @@
 // Our SIMD kernels that replace tfjs-backend-wasm's: the batched matMul (src/model/kernels/
 // batch-matmul.ts: every transpose flag, every remainder of the 4 x 8 register blocks, broadcast
-// batches, and the attention built on it) and the sum over leading axes (sum-rows.ts), against
+// batches, and the attention built on it), the sum over leading axes (sum-rows.ts) and the fused
+// Adam update (adam-update.ts), against
 // results computed on the host and by tfjs's cpu backend; and the committed binaries.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,8 @@ import { initBackend } from '../src/runtime/backend.ts';
 import { installWasmKernels } from '../src/model/kernels/wasm-kernels.ts';
 import { attend } from '../src/model/kernels/attention.ts';
 import { assembleWat } from '../src/model/kernels/wasm/assemble.ts';
+import { ADAM_UPDATE } from '../src/model/kernels/adam-update.ts';
+import { Adam } from '../src/train/engine/adam.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -141,5 +144,34 @@ describe('SIMD kernels on wasm', () => {
     const m = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
     assert.deepEqual([...(await tf.sum(m, 1).data())], [6, 15]);
     assert.deepEqual([...(await tf.sum(m).data())], [21]);
+  });
+
+  it('the fused Adam update gives the bits of the tfjs formulation (AdamW decay, clipping, odd sizes)', async () => {
+    assert.ok(tf.getKernel(ADAM_UPDATE, 'wasm'), 'the fused kernel is registered on wasm');
+    const shapes: Record<string, number[]> = { w: [5, 7], b: [7], g: [3] };
+    // Three steps of Adam over fixed gradients; returns every parameter and moment after each.
+    const run = () => {
+      const vars = new Map(Object.entries(shapes).map(([name, shape], i) =>
+        [name, tf.variable(tf.tensor(randomValues(shape.reduce((a, b) => a * b), 40 + i), shape))]));
+      const adam = new Adam(vars, 0.01, { weightDecay: 0.05, clipNorm: 2 });
+      const out: number[][] = [];
+      for (let step = 0; step < 3; step++) {
+        const grads = new Map(Object.entries(shapes).map(([name, shape], i) =>
+          [name, tf.tensor(randomValues(shape.reduce((a, b) => a * b), 100 * step + i), shape)]));
+        adam.apply(grads, 0.01 * (step + 1));
+        for (const v of vars.values()) out.push([...v.dataSync()]);
+      }
+      return { out, state: adam };
+    };
+    const onWasm = run();
+    const wasmState = (await onWasm.state.getState()).map((s) => [...s.data]);
+    await tf.setBackend('cpu');
+    try {
+      const onCpu = run();
+      assert.deepEqual(onWasm.out, onCpu.out, 'parameters after each step');
+      assert.deepEqual(wasmState, (await onCpu.state.getState()).map((s) => [...s.data]), 'moments');
+    } finally {
+      await tf.setBackend('wasm');
+    }
   });
 });

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WorkerClient } from '../../runtime/workers.ts';
 import type { NamedArray } from '../../types.ts';
-import { shardRanges, shardSeed, sumArrays } from '../engine/parallel.ts';
+import { GradientSum, shardRanges, shardSeed } from '../engine/parallel.ts';
 import type { DenseEngine, DenseEngineOptions } from './engine.ts';
 import { batchTensors, objectiveWithOptimizer } from './engine.ts';
 
@@ -23,6 +23,7 @@ export async function createParallelDenseEngine(opts: DenseEngineOptions, worker
   const per = opts.shape.imageSize * opts.shape.imageSize * 3;
   const head = objectiveWithOptimizer(opts);
   let steps = 0;
+  const gradientSum = new GradientSum();
 
   return {
     workers: workerCount,
@@ -49,7 +50,7 @@ export async function createParallelDenseEngine(opts: DenseEngineOptions, worker
       const perShard = await Promise.all(
         ranges.map(([first, last], i) => workers[i].call<Float32Array[]>('gradients', { upstream: upstream.slice(first * dim, last * dim) })),
       );
-      const sum = sumArrays(perShard);
+      const sum = gradientSum.sum(perShard);
       await Promise.all(workers.map((w) => w.call('apply', { arrays: sum, learningRate })));
       steps++;
       return loss;

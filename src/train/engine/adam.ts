@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedArray } from '../../types.ts';
+import { adamUpdate } from '../../model/kernels/adam-update.ts';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -52,12 +53,22 @@ export class Adam {
         const norm = tf.sqrt(tf.addN(squares));
         scale = tf.minimum(tf.scalar(1), tf.div(clipNorm, tf.add(norm, 1e-6))) as tf.Scalar;
       }
+      // The fused kernel (one pass per tensor, wasm) computes exactly the formulation below.
+      const gradScale = scale ? scale.dataSync()[0] : 1;
       for (const [name, variable] of this.variables) {
         const raw = grads.get(name);
         if (!raw) continue;
-        const g = scale ? tf.mul(raw, scale) : raw;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
+        const decay = weightDecay > 0 && variable.rank >= 2 ? 1 - learningRate * weightDecay : 1;
+        const fused = adamUpdate(variable, m, v, raw, { beta1: BETA1, beta2: BETA2, epsilon: EPSILON, stepSize, decay, gradScale });
+        if (fused) {
+          variable.assign(fused[0]);
+          m.assign(fused[1]);
+          v.assign(fused[2]);
+          continue;
+        }
+        const g = scale ? tf.mul(raw, scale) : raw;
         const mNew = tf.add(tf.mul(m, BETA1), tf.mul(g, 1 - BETA1));
         const vNew = tf.add(tf.mul(v, BETA2), tf.mul(tf.square(g), 1 - BETA2));
         m.assign(mNew);
