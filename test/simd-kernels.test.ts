@@ -13,6 +13,7 @@ import { installWasmKernels } from '../src/model/kernels/wasm-kernels.ts';
 import { attend } from '../src/model/kernels/attention.ts';
 import { assembleWat } from '../src/model/kernels/wasm/assemble.ts';
 import { ADAM_UPDATE } from '../src/model/kernels/adam-update.ts';
+import { chunkRows } from '../src/model/kernels/batch-matmul.ts';
 import { Adam } from '../src/train/engine/adam.ts';
 
 before(async () => {
@@ -74,6 +75,9 @@ describe('SIMD kernels on wasm', () => {
     const shapes: number[][] = [
       [3, 3, 4, 5, 8], [2, 2, 7, 3, 13], [5, 5, 1, 1, 1], [2, 2, 9, 17, 23], [4, 4, 6, 32, 100],
       [3, 1, 5, 6, 7], [1, 3, 10, 4, 11], [2, 2, 12, 2, 16], [2, 2, 3, 9, 5], [2, 2, 2, 5, 6],
+      // k longer than a chunk of the inner dimension (chunkRows), with a partial last chunk,
+      // also with B broadcast (re-packed per group and chunk).
+      [2, 2, 5, 3 * chunkRows(104) + 7, 100], [3, 1, 6, chunkRows(104) + 1, 97],
     ];
     let seed = 1;
     for (const [ga, gb, m, k, n] of shapes) {

@@ -14,7 +14,7 @@ import { heapOffset, instantiateOnHeap, type TensorInfo, type WasmBackend } from
 
 interface KernelExports {
   batchMatMul(a: number, b: number, c: number, pack: number, groups: number, m: number, n: number, k: number,
-    aGroup: number, aRow: number, aCol: number, bGroup: number, bRow: number, bCol: number): void;
+    aGroup: number, aRow: number, aCol: number, bGroup: number, bRow: number, bCol: number, kc: number): void;
 }
 
 /** Swaps in the kernel (call once per thread, with the wasm backend active). False if it cannot. */
@@ -61,7 +61,8 @@ function batchMatMul(kernel: KernelExports, backend: WasmBackend, a: TensorInfo,
   if (groups * m * n === 0) return out;
   // After makeOutput and malloc: offsets are stable, and the kernel reads the Memory object itself.
   const n8 = Math.ceil(n / 8) * 8;
-  const pack = backend.wasm._malloc((k * n8 + 8) * 4 + 16);
+  const kc = chunkRows(n8);
+  const pack = backend.wasm._malloc((Math.min(k, kc) * n8 + 8) * 4 + 16);
   try {
     const alignedPack = (pack + 15) & ~15;
     kernel.batchMatMul(
@@ -71,9 +72,21 @@ function batchMatMul(kernel: KernelExports, backend: WasmBackend, a: TensorInfo,
       alignedPack, groups, m, n, k,
       batchA === 1 ? 0 : aRows * aCols, transposeA ? 1 : aCols, transposeA ? aCols : 1,
       batchB === 1 ? 0 : bRows * bCols, transposeB ? 1 : bCols, transposeB ? bCols : 1,
+      kc,
     );
   } finally {
     backend.wasm._free(pack);
   }
   return out;
+}
+
+/** DSI_MATMUL_PANEL_BYTES overrides the panel size, for `dsi bench` experiments. */
+const PANEL_BYTES = Number(process.env.DSI_MATMUL_PANEL_BYTES) || 128 * 1024;
+
+/**
+ * Rows of B per chunk of the inner dimension: the packed panel (rows x n8 floats) stays within
+ * PANEL_BYTES, a share of a core's L2 cache. Attention's products (k <= 100) fit in one chunk.
+ */
+export function chunkRows(n8: number): number {
+  return Math.max(16, Math.floor(PANEL_BYTES / (4 * n8)));
 }
