@@ -75,6 +75,8 @@ export interface BenchResult {
   kernels: KernelTime[];
   /** Mean split of a data-parallel step (null with one worker). */
   timing: StepTiming | null;
+  /** Process CPU time per step, all threads. */
+  cpuMsPerStep: number;
 }
 
 function meanTiming(all: StepTiming[]): StepTiming {
@@ -95,6 +97,9 @@ export async function benchCase(c: BenchCase, backend: string, steps: number, pr
   await engine.trainStep(batch, 0); // warm-up: kernel setup, XNNPACK packing, worker start
   const times: number[] = [];
   const timings: StepTiming[] = [];
+  // CPU time of the whole process, every worker thread included: on a shared machine it moves much
+  // less than wall time, so it is the figure to compare across sittings (work, not waiting).
+  const cpu0 = process.cpuUsage();
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();
     await engine.trainStep(batch, s + 1);
@@ -102,6 +107,8 @@ export async function benchCase(c: BenchCase, backend: string, steps: number, pr
     const timing = engine.lastStepTiming?.();
     if (timing) timings.push(timing);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMsPerStep = (cpu.user + cpu.system) / 1000 / steps;
   const workers = engine.workers;
   await engine.dispose();
   const flops = countStepFlops(c.model, c.shape, batchSize);
@@ -117,6 +124,7 @@ export async function benchCase(c: BenchCase, backend: string, steps: number, pr
     flops,
     kernels,
     timing: timings.length > 0 ? meanTiming(timings) : null,
+    cpuMsPerStep,
   };
 }
 
@@ -184,7 +192,7 @@ export function formatKernelTimes(kernels: readonly KernelTime[], top: number, i
 export function formatBench(r: BenchResult, topKernels = 12): string {
   const lines = [
     `== ${r.name} (${r.workers} worker${r.workers > 1 ? 's' : ''})`,
-    `  ${r.msPerStep.toFixed(0)} ms/step (best ${r.msMin.toFixed(0)}), ${r.imagesPerSecond.toFixed(1)} images/s, ${r.gflops.toFixed(2)} GFLOP/s effective`,
+    `  ${r.msPerStep.toFixed(0)} ms/step (best ${r.msMin.toFixed(0)}), ${r.imagesPerSecond.toFixed(1)} images/s, ${r.gflops.toFixed(2)} GFLOP/s effective; CPU ${r.cpuMsPerStep.toFixed(0)} ms/step (all threads)`,
     `  FLOPs/step = 3 x 2 x forward MACs = ${(r.flops.stepFlops / 1e9).toFixed(2)} GFLOP; forward MACs by term:`,
     ...r.flops.terms.map((t) => `    ${t.label.padEnd(26)} ${t.formula.padEnd(16)} ${(t.macs / 1e6).toFixed(1).padStart(9)} M`),
   ];
