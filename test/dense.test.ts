@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runEvaluation } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
+import { runEmbed } from '../src/eval/embed.ts';
+import { embeddingsFor, readExternalEmbeddings } from '../src/data/semantic-embeddings.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { launchTraining } from '../src/train/train.ts';
 import { cosineClassifierLoss, supervisedContrastiveLoss } from '../src/train/dense/loss.ts';
@@ -74,6 +76,29 @@ test('the dense dual encoder ranks same-class images of data/samples above chanc
   assert.match(search.text, /Dense dual encoder/);
   const scores = search.queries[0].hits.map((h) => h.score);
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'cosine scores, best first');
+
+  // dsi embed: the dense encoder's vectors of the indexed images, named relative to data.root, in
+  // the files data.semantic_embeddings / data.semantic_names read back.
+  const emb = await runEmbed({ run: 'dense', model: 'dense', images: 'indexed', out: join(dirs.path, 'dense-emb'), backend: 'wasm', ...roots, log: quiet });
+  assert.deepEqual([emb.rows, emb.dim], [90, 32], "the 90 indexed images (9 of each class's 38), embed_dim 32");
+  const ext = readExternalEmbeddings(emb.npyPath, emb.namesPath);
+  for (const name of ext.names) assert.ok(!name.startsWith('/') && existsSync(join(IMAGENETTE, name)), `${name} relative to data.root`);
+  const vec = (i: number) => ext.values.subarray(i * ext.dim, (i + 1) * ext.dim);
+  const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, j) => s + v * b[j], 0);
+  for (let i = 0; i < ext.rows; i++) assert.ok(Math.abs(dot(vec(i), vec(i)) - 1) < 1e-4, 'unit vectors');
+  // Trained on classes: same-class pairs lie closer than other pairs, on average.
+  const cls = ext.names.map((n) => n.split('/')[0]);
+  const sums = { same: { total: 0, pairs: 0 }, other: { total: 0, pairs: 0 } };
+  for (let i = 0; i < ext.rows; i++) {
+    for (let j = i + 1; j < ext.rows; j++) {
+      const s = cls[i] === cls[j] ? sums.same : sums.other;
+      s.total += dot(vec(i), vec(j));
+      s.pairs++;
+    }
+  }
+  const [same, other] = [sums.same.total / sums.same.pairs, sums.other.total / sums.other.pairs];
+  assert.ok(same > other, `same-class cosine ${same} vs ${other}`);
+  assert.deepEqual([...embeddingsFor(ext, [join(IMAGENETTE, ext.names[3])])], [...vec(3)]);
 });
 
 test('a finished run gets its dense baseline later (here the cosine classifier): dsi train --resume --set train.dense_epochs=N, and its store records it', async () => {

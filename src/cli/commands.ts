@@ -4,6 +4,7 @@ import { trainCommand } from './train.ts';
 import { benchCommand } from './bench.ts';
 import { evalCommand } from './eval.ts';
 import { searchCommand } from './search.ts';
+import { embedCommand } from './embed.ts';
 import { bovwCommand } from './bovw.ts';
 import { runsCommand } from './runs.ts';
 import { serveCommand } from './serve.ts';
@@ -15,6 +16,7 @@ export const commands = [
   trainCommand,
   evalCommand,
   searchCommand,
+  embedCommand,
   bovwCommand,
   runsCommand,
   gridCommand,

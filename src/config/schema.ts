@@ -61,6 +61,13 @@ export function crossKeyProblems(c: DsiConfig): CrossKeyProblem[] {
   if ((c.data.source === 'folder' || c.data.source === 'coco') && !c.data.root) {
     problems.push({ key: 'data.root', message: `data.root is required when data.source=${c.data.source} (${c.data.source === 'coco' ? 'the COCO folder holding annotations/' : 'the <root>/<class>/<image> folder'}): pass --set data.root=PATH` });
   }
+  if ((c.data.semantic_embeddings === null) !== (c.data.semantic_names === null)) {
+    const missing = c.data.semantic_names === null ? 'data.semantic_names' : 'data.semantic_embeddings';
+    problems.push({ key: missing, message: `${missing} is required with ${missing === 'data.semantic_names' ? 'data.semantic_embeddings' : 'data.semantic_names'} (the .npy's rows and the images they embed)` });
+  }
+  if (c.data.semantic_embeddings !== null && c.data.id_scheme !== 'semantic') {
+    problems.push({ key: 'data.semantic_embeddings', message: `data.semantic_embeddings is only used with data.id_scheme=semantic (it is ${c.data.id_scheme})` });
+  }
   if (c.decode.beam_width < c.eval.map_k) {
     problems.push({
       key: 'decode.beam_width',

@@ -61,7 +61,7 @@ export function corpusHash(data: DataConfig, sourceIdentity: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-const LATER_KEY_DEFAULTS: Record<string, unknown> = { semantic_k: 10, semantic_leaf_size: 10 };
+const LATER_KEY_DEFAULTS: Record<string, unknown> = { semantic_k: 10, semantic_leaf_size: 10, semantic_embeddings: null, semantic_names: null };
 
 export function cacheDirFor(cacheRoot: string, hash: string): string {
   return join(resolve(cacheRoot), hash);

@@ -7,6 +7,7 @@ import { decodeSelection } from './decode-selection.ts';
 import { displayNamesFor } from './class-names/display-names.ts';
 import { idLengthFor } from './ids.ts';
 import { imageEmbedding, EMBEDDING_DIM, semanticCodes } from './semantic-ids.ts';
+import { embeddingsFor, readExternalEmbeddings, type ExternalEmbeddings } from './semantic-embeddings.ts';
 import { planSelection } from './select.ts';
 import type { ImageSource } from './sources/types.ts';
 import { splitCorpus } from './split.ts';
@@ -41,7 +42,11 @@ export async function prepareCorpus(data: DataConfig, opts: PrepareOptions = {})
   const started = Date.now();
   const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
   const source = await openSource(data, cacheRoot);
-  const hash = corpusHash(data, source.identity);
+  const external = data.semantic_embeddings && data.semantic_names ? readExternalEmbeddings(data.semantic_embeddings, data.semantic_names) : null;
+  // The embeddings count by content, not by where they lie (as data.root's path does not count).
+  const hash = external
+    ? corpusHash({ ...data, semantic_embeddings: null, semantic_names: null }, `${source.identity}+embeddings:${external.digest}`)
+    : corpusHash(data, source.identity);
   if (!opts.force) {
     let found = null;
     try {
@@ -54,7 +59,7 @@ export async function prepareCorpus(data: DataConfig, opts: PrepareOptions = {})
       return { ...found.corpus, reused: true, requestedImages: data.num_images, seconds: (Date.now() - started) / 1000 };
     }
   }
-  const manifest = await buildCorpus(data, source, hash, started);
+  const manifest = await buildCorpus(data, source, hash, started, external);
   return {
     ...manifest.corpus,
     cachePath: await writeCache(cacheRoot, manifest.manifest, manifest.corpus.pixels),
@@ -87,6 +92,7 @@ async function buildCorpus(
   source: ImageSource,
   hash: string,
   started: number,
+  external: ExternalEmbeddings | null,
 ): Promise<{ corpus: Corpus; manifest: Manifest }> {
   const multiLabel = source.multiLabel ?? false;
   const aspectSelection = source.aspectSelection ?? false;
@@ -130,7 +136,16 @@ async function buildCorpus(
     id: split.ids[row],
     relevantIds: split.relevantIds[row],
   }));
-  const codes = data.id_scheme === 'semantic' ? semanticCodesOf(decoded.pixels, data, split.indexedRows) : split.codes;
+  const codes =
+    data.id_scheme !== 'semantic'
+      ? split.codes
+      : semanticCodesOf(
+          external
+            ? { values: embeddingsFor(external, split.indexedRows.map((row) => records[row].source)), dim: external.dim }
+            : histogramEmbeddings(decoded.pixels, data.image_size, split.indexedRows),
+          data,
+          split.indexedRows.length,
+        );
   const idLength = Math.max(1, ...codes.map((c) => c.length));
   const skipped = [...source.skipped, ...decoded.skipped];
   const displayNames = displayNamesFor(classNames, source.classWords);
@@ -169,12 +184,17 @@ async function buildCorpus(
   return { corpus, manifest };
 }
 
-/** Semantic codes of the indexed images (by ID) from their pixel embeddings. */
-function semanticCodesOf(pixels: Uint8Array, data: DataConfig, indexedRows: readonly number[]): string[] {
-  const per = data.image_size * data.image_size * 3;
-  const embeddings = new Float32Array(indexedRows.length * EMBEDDING_DIM);
-  indexedRows.forEach((row, id) => embeddings.set(imageEmbedding(pixels.subarray(row * per, (row + 1) * per), data.image_size), id * EMBEDDING_DIM));
-  return semanticCodes(embeddings, indexedRows.length, EMBEDDING_DIM, { k: data.semantic_k, leafSize: data.semantic_leaf_size, seed: data.seed });
+/** The built-in embedding (colour, layout, gradient histograms) of each indexed image, by ID. */
+function histogramEmbeddings(pixels: Uint8Array, size: number, indexedRows: readonly number[]): { values: Float32Array; dim: number } {
+  const per = size * size * 3;
+  const values = new Float32Array(indexedRows.length * EMBEDDING_DIM);
+  indexedRows.forEach((row, id) => values.set(imageEmbedding(pixels.subarray(row * per, (row + 1) * per), size), id * EMBEDDING_DIM));
+  return { values, dim: EMBEDDING_DIM };
+}
+
+/** Semantic codes of the indexed images (by ID) from their embeddings. */
+function semanticCodesOf(embeddings: { values: Float32Array; dim: number }, data: DataConfig, count: number): string[] {
+  return semanticCodes(embeddings.values, count, embeddings.dim, { k: data.semantic_k, leafSize: data.semantic_leaf_size, seed: data.seed });
 }
 
 /**

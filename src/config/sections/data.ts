@@ -23,11 +23,15 @@ export const dataSection = z.strictObject({
   query_split: z.tuple([z.number().min(0), z.number().min(0), z.number().min(0)]).default([0.8, 0.1, 0.1])
     .describe('Query images split into [train, val, test] fractions (seeded, stratified by class)'),
   id_scheme: z.enum(['clustered', 'random', 'hierarchical', 'semantic']).default('clustered')
-    .describe('clustered: consecutive IDs per class; random: IDs shuffled with data.seed; hierarchical: fixed-length codes, leading digit(s) = class (or group of 10 classes), then the image within it, zero-padded; semantic: fixed-length codes from hierarchical k-means over colour/layout/gradient histograms of the indexed images (DSI semantic IDs)'),
+    .describe('clustered: consecutive IDs per class; random: IDs shuffled with data.seed; hierarchical: fixed-length codes, leading digit(s) = class (or group of 10 classes), then the image within it, zero-padded; semantic: fixed-length codes from hierarchical k-means over embeddings of the indexed images (DSI semantic IDs): colour/layout/gradient histograms, or data.semantic_embeddings'),
   semantic_k: z.number().int().min(2).max(10).default(10)
     .describe('data.id_scheme=semantic: clusters per level of the hierarchical k-means (one digit per level)'),
   semantic_leaf_size: z.number().int().min(1).default(10)
     .describe('data.id_scheme=semantic: a cluster of at most this many images is a leaf (its images numbered within it)'),
+  semantic_embeddings: z.string().min(1).nullable().default(null)
+    .describe('data.id_scheme=semantic: a NumPy .npy file (2-D, float16/32/64, one row per image) of embeddings to cluster instead of the built-in histograms, e.g. CLIP or DINO features or `dsi embed` output; its rows are named by data.semantic_names. Relative paths as for data.root'),
+  semantic_names: z.string().min(1).nullable().default(null)
+    .describe('With data.semantic_embeddings: a text file with one image per line, in the .npy\'s row order: the image\'s path relative to data.root (or any path ending in it, or its file name when unique)'),
   image_size: z.number().int().min(8).max(1024).default(160)
     .describe('Side in pixels of the square images stored in the cache (must be a multiple of model.patch_size)'),
   aspect_tolerance: z.number().min(0).max(1).default(0.1)
