@@ -1,7 +1,7 @@
 // Our SIMD kernels that replace tfjs-backend-wasm's: the batched matMul (src/model/kernels/
 // batch-matmul.ts: every transpose flag, every remainder of the 4 x 8 register blocks, broadcast
 // batches, and the attention built on it), the sum over leading axes (sum-rows.ts) and the fused
-// Adam update (adam-update.ts), against
+// Adam update (adam-update.ts) and LayerNorm (layer-norm.ts), against
 // results computed on the host and by tfjs's cpu backend; and the committed binaries.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import { assembleWat } from '../src/model/kernels/wasm/assemble.ts';
 import { ADAM_UPDATE } from '../src/model/kernels/adam-update.ts';
 import { chunkRows } from '../src/model/kernels/batch-matmul.ts';
 import { Adam } from '../src/train/engine/adam.ts';
+import { layerNorm, plainLayerNorm } from '../src/model/kernels/layer-norm.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -176,6 +177,26 @@ describe('SIMD kernels on wasm', () => {
       assert.deepEqual(wasmState, (await onCpu.state.getState()).map((s) => [...s.data]), 'moments');
     } finally {
       await tf.setBackend('wasm');
+    }
+  });
+
+  it('LayerNorm: value and gradients (x, gain, bias) of the tfjs formula on the cpu backend', async () => {
+    for (const [rows, d] of [[7, 12], [33, 128]]) {
+      const x = randomValues(rows * d, rows), g = randomValues(d, 3), b = randomValues(d, 4), w = randomValues(rows * d, 5);
+      const run = (f: typeof layerNorm) => {
+        const inputs = [tf.tensor2d(x, [rows, d]), tf.tensor1d(g), tf.tensor1d(b)];
+        const loss = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D), tf.tensor2d(w, [rows, d])));
+        const value = f(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor1D, inputs[2] as tf.Tensor1D).dataSync().slice();
+        return [value, ...tf.grads(loss)(inputs).map((t) => t.dataSync().slice())];
+      };
+      const onWasm = run(layerNorm);
+      await tf.setBackend('cpu');
+      try {
+        const onCpu = run(plainLayerNorm);
+        ['y', 'dx', 'dg', 'db'].forEach((what, i) => assertClose(onWasm[i], onCpu[i], `[${rows}, ${d}] ${what}`));
+      } finally {
+        await tf.setBackend('wasm');
+      }
     }
   });
 });

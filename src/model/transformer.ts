@@ -17,6 +17,7 @@ import { attend } from './kernels/attention.ts';
 import { attendByImage, groupRowsByImage, type RowGroups } from './kernels/attention-by-image.ts';
 import { dense } from './kernels/dense.ts';
 import { gelu } from './kernels/gelu.ts';
+import { layerNorm as fusedLayerNorm } from './kernels/layer-norm.ts';
 import { oneHotFloat } from './kernels/one-hot.ts';
 import { checkShape, mergeHeads, splitHeads } from './shapes.ts';
 import type { CrossAttentionWeights, DecoderBlockWeights, EncoderBlockWeights, LayerNormWeights, Linear, MlpWeights, SelfAttentionWeights } from './weights.ts';
@@ -54,11 +55,8 @@ export interface Dims {
 export const linear = (x: tf.Tensor2D, l: Linear): tf.Tensor2D => dense(x, l.w as tf.Tensor as tf.Tensor2D, l.b as tf.Tensor as tf.Tensor1D);
 
 /** LayerNorm over the last axis of [N, D]. */
-export function layerNorm(x: tf.Tensor2D, w: LayerNormWeights, eps = 1e-5): tf.Tensor2D {
-  const mean = tf.mean(x, -1, true);
-  const centered = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centered), -1, true);
-  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), w.g), w.b) as tf.Tensor2D;
+export function layerNorm(x: tf.Tensor2D, w: LayerNormWeights): tf.Tensor2D {
+  return fusedLayerNorm(x, w.g as tf.Tensor as tf.Tensor1D, w.b as tf.Tensor as tf.Tensor1D);
 }
 
 export function mlp(x: tf.Tensor2D, w: MlpWeights, drop: DropoutSeeds): tf.Tensor2D {
