@@ -16,6 +16,7 @@ import { ADAM_UPDATE } from '../src/model/kernels/adam-update.ts';
 import { chunkRows } from '../src/model/kernels/batch-matmul.ts';
 import { Adam } from '../src/train/engine/adam.ts';
 import { layerNorm, plainLayerNorm } from '../src/model/kernels/layer-norm.ts';
+import { gelu, plainGelu } from '../src/model/kernels/gelu.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -197,6 +198,26 @@ describe('SIMD kernels on wasm', () => {
       } finally {
         await tf.setBackend('wasm');
       }
+    }
+  });
+
+  it('GELU: value and derivative of the tfjs formulation on the cpu backend', async () => {
+    const x = randomValues(40 * 24, 9).map((v) => v * 4);
+    const w = randomValues(40 * 24, 10);
+    const run = (f: typeof gelu) => {
+      const input = tf.tensor2d(x, [40, 24]);
+      const value = f(input).dataSync().slice();
+      const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor2D), tf.tensor2d(w, [40, 24]))))(input).dataSync().slice();
+      return [value, grad];
+    };
+    const onWasm = run(gelu);
+    await tf.setBackend('cpu');
+    try {
+      const onCpu = run(plainGelu);
+      assertClose(onWasm[0], onCpu[0], 'gelu');
+      assertClose(onWasm[1], onCpu[1], 'gelu\'');
+    } finally {
+      await tf.setBackend('wasm');
     }
   });
 });

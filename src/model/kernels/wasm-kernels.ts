@@ -1,6 +1,6 @@
 /**
  * BatchMatMul (batch-matmul.ts), Sum over leading axes (sum-rows.ts), the fused Adam update
- * (adam-update.ts), LayerNorm (layer-norm.ts), and Identity, Slice, SplitV, Unpack and GatherV2 for tfjs-backend-wasm without needless copies.
+ * (adam-update.ts), LayerNorm (layer-norm.ts), GELU's steps around the Sigmoid (gelu.ts), and Identity, Slice, SplitV, Unpack and GatherV2 for tfjs-backend-wasm without needless copies.
  *
  * Identity: tfjs clones every tensor it saves for the backward pass (~1250 per training step)
  * through the Identity kernel, and wasm's copies the data. Tensors are immutable, so this one
@@ -21,6 +21,7 @@ import { installBatchMatMul } from './batch-matmul.ts';
 import { installSumRows } from './sum-rows.ts';
 import { installAdamUpdate } from './adam-update.ts';
 import { installLayerNorm } from './layer-norm.ts';
+import { installGelu } from './gelu.ts';
 
 interface WasmBackend {
   incRef(dataId: object): void;
@@ -45,6 +46,7 @@ export function installWasmKernels(): void {
   installSumRows();
   installAdamUpdate();
   installLayerNorm();
+  installGelu();
   const original = tf.getKernel('Slice', 'wasm');
   if (!original) return;
   const fallback = original.kernelFunc;
