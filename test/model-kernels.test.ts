@@ -141,6 +141,17 @@ describe('model kernels', () => {
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.split(t as tf.Tensor2D, [1, 3, 2], 1)[1], 2)))(m);
     const gv = await g.data();
     gv.forEach((v, i) => assert.equal(v, i % 6 >= 1 && i % 6 < 4 ? 2 : 0));
+    // Concat (our strided copy) along every axis equals joining on the host; int32 and an empty part too.
+    const a = tf.tensor3d(Float32Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
+    const b = tf.tensor3d(Float32Array.from({ length: 12 }, (_, i) => 100 + i), [2, 3, 2]);
+    const ab = await tf.concat([a, b, tf.zeros([2, 3, 0])], 2).data();
+    const want: number[] = [];
+    for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) want.push(...[0, 1, 2, 3].map((k) => (i * 3 + j) * 4 + k), ...[0, 1].map((k) => 100 + (i * 3 + j) * 2 + k));
+    assert.deepEqual([...ab], want);
+    const rowsJoined = await tf.concat([tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3, 4], [5, 6]], [2, 2], 'int32')], 0).data();
+    assert.deepEqual([...rowsJoined], [1, 2, 3, 4, 5, 6]);
+    const wide = await tf.concat([tf.reshape(a, [2, 12]), tf.reshape(b, [2, 6])], 1).data();
+    assert.deepEqual([...wide], [0, 1].flatMap((i) => [...Array.from({ length: 12 }, (_, k) => i * 12 + k), ...Array.from({ length: 6 }, (_, k) => 100 + i * 6 + k)]));
   });
 
   it('the sharing wasm Identity: a clone keeps its values after the original is disposed, and frees its memory', async () => {

@@ -1,6 +1,8 @@
 /**
- * BatchMatMul (batch-matmul.ts), Sum over leading axes (sum-rows.ts), the fused Adam update
- * (adam-update.ts), LayerNorm (layer-norm.ts), GELU's steps around the Sigmoid (gelu.ts), and Identity, Slice, SplitV, Unpack and GatherV2 for tfjs-backend-wasm without needless copies.
+ * Installs our replacements of tfjs-backend-wasm kernels: the SIMD ones in their own files
+ * (BatchMatMul: batch-matmul.ts, Sum over leading axes: sum-rows.ts, the fused Adam update:
+ * adam-update.ts, LayerNorm: layer-norm.ts, GELU's steps around the Sigmoid: gelu.ts), and here
+ * Identity, Slice, SplitV, Unpack, Concat and GatherV2 without needless copies.
  *
  * Identity: tfjs clones every tensor it saves for the backward pass (~1250 per training step)
  * through the Identity kernel, and wasm's copies the data. Tensors are immutable, so this one
@@ -8,13 +10,14 @@
  *
  * Slice, SplitV and Unpack (tf.unstack): wasm's own Slice starts with backend.readSync(x), which
  * COPIES the whole input out of the wasm heap, and SplitV and Unpack call that Slice once per
- * output (unstacking 128 attention groups copied the whole tensor 128 times): splitting the fused [B*T, 3D] q|k|v
- * projection copied it three times per layer (SplitV was ~8-10% of a training step). These
- * versions view the input in the heap (as wasm's own Concat does) and copy only the slice. Same
- * values bit for bit (a copy is a copy), same gradients (tfjs's, by kernel name);
+ * output (unstacking 128 attention groups copied the whole tensor 128 times). These versions copy
+ * only the slice, its rows in one strided wasm copy (wasm/copy-rows.wat: JS TypedArray.set per
+ * row took ~4 ms to split a [3200 x 384] q|k|v projection in three); Concat (wasm's copies each
+ * row with TypedArray.set too) is the same strided copy, once per input. Same values bit for bit
+ * (a copy is a copy), same gradients (tfjs's, by kernel name).
  * GatherV2 of rows (axis 0 of a matrix): wasm's is a generic per-element loop; copying whole rows
  * from a heap view measured ~6x faster for beam search's [1600 x 384] cache reordering.
- * test/model-kernels.test.ts compares them with slicing and gathering on the host.
+ * test/model-kernels.test.ts compares them with slicing, joining and gathering on the host.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { installBatchMatMul } from './batch-matmul.ts';
@@ -22,11 +25,15 @@ import { installSumRows } from './sum-rows.ts';
 import { installAdamUpdate } from './adam-update.ts';
 import { installLayerNorm } from './layer-norm.ts';
 import { installGelu } from './gelu.ts';
+import { heapOffset, instantiateOnHeap, type WasmBackend as HeapBackend } from './wasm/heap.ts';
 
-interface WasmBackend {
+interface WasmBackend extends HeapBackend {
   incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: tf.DataType): { dataId: object; shape: number[]; dtype: tf.DataType };
-  typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): Float32Array | Int32Array;
+  typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): Float32Array | Int32Array | Uint8Array;
+}
+
+interface CopyRowsExports {
+  copyRows(src: number, dst: number, rows: number, srcStride: number, dstStride: number, bytes: number): void;
 }
 type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 
@@ -48,7 +55,8 @@ export function installWasmKernels(): void {
   installLayerNorm();
   installGelu();
   const original = tf.getKernel('Slice', 'wasm');
-  if (!original) return;
+  const copy = instantiateOnHeap<CopyRowsExports>(tf.backend() as unknown as HeapBackend, 'copy-rows');
+  if (!original || !copy) return;
   const fallback = original.kernelFunc;
 
   const slice = (x: TensorInfo, begin: number[], size: number[], backend: WasmBackend): TensorInfo => {
@@ -58,9 +66,6 @@ export function installWasmKernels(): void {
     }
     const out = backend.makeOutput(size, x.dtype);
     if (size.some((s) => s === 0)) return out;
-    // Views taken after makeOutput: allocating may grow (and so replace) the heap buffer.
-    const xVals = backend.typedArrayFromHeap(x);
-    const outVals = backend.typedArrayFromHeap(out);
     // Pad to 4-D. Trailing dimensions the slice takes whole merge into one contiguous run, so a
     // block of rows (splitting a matrix along axis 0) is one copy, not one per row.
     const shape = [...Array(4 - rank).fill(1), ...x.shape];
@@ -72,21 +77,44 @@ export function installWasmKernels(): void {
     const run = s[partial] * strides[partial];
     // Dimensions after `partial` are whole: iterate over them once (a single step).
     const count = (dim: number) => (dim < partial ? s[dim] : 1);
+    // The innermost loop (count(2) runs of `run` elements, strides[2] apart) is one wasm call.
+    const bytes = backend.typedArrayFromHeap(x).BYTES_PER_ELEMENT;
+    const [xBase, outBase] = [heapOffset(backend, x), heapOffset(backend, out)];
     let o = 0;
     for (let i = 0; i < count(0); i++) {
       for (let j = 0; j < count(1); j++) {
-        for (let k = 0; k < count(2); k++) {
-          const index = [b[0] + i, b[1] + j, b[2] + k, b[3]];
-          let from = 0;
-          for (let dim = 0; dim <= partial; dim++) from += index[dim] * strides[dim];
-          outVals.set(xVals.subarray(from, from + run), o);
-          o += run;
-        }
+        const index = [b[0] + i, b[1] + j, b[2], b[3]];
+        let from = 0;
+        for (let dim = 0; dim <= partial; dim++) from += index[dim] * strides[dim];
+        copy.copyRows(xBase + from * bytes, outBase + o * bytes, count(2), strides[2] * bytes, run * bytes, run * bytes);
+        o += run * count(2);
       }
     }
     return out;
   };
 
+  const originalConcat = tf.getKernel('Concat', 'wasm')!.kernelFunc;
+  replaceWasmKernel('Concat', (args) => {
+    const inputs = args.inputs as unknown as TensorInfo[];
+    const backend = args.backend as unknown as WasmBackend;
+    const axis = tf.util.parseAxisParam((args.attrs as unknown as { axis: number }).axis, inputs[0].shape)[0];
+    const parts = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+    if (parts.length < 2 || parts.some((t) => t.dtype === 'string' || t.dtype !== parts[0].dtype)) return originalConcat(args);
+    tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
+    const out = backend.makeOutput(tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis), parts[0].dtype);
+    // Each part is `outer` rows of its inner size; in the output they sit side by side.
+    const outer = tf.util.sizeFromShape(parts[0].shape.slice(0, axis));
+    const inner = parts.map((t) => tf.util.sizeFromShape(t.shape.slice(axis)));
+    const total = inner.reduce((a, b) => a + b, 0);
+    const bytes = backend.typedArrayFromHeap(parts[0]).BYTES_PER_ELEMENT;
+    const outBase = heapOffset(backend, out);
+    let column = 0;
+    parts.forEach((t, i) => {
+      copy.copyRows(heapOffset(backend, t), outBase + column * bytes, outer, inner[i] * bytes, total * bytes, inner[i] * bytes);
+      column += inner[i];
+    });
+    return out as never;
+  });
   replaceWasmKernel('Identity', ({ inputs, backend }) => {
     const x = (inputs as unknown as { x: TensorInfo }).x;
     (backend as unknown as WasmBackend).incRef(x.dataId);
