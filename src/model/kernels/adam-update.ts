@@ -4,7 +4,7 @@
  * train/engine/adam.ts uses it when the active backend has it, and the tfjs formulation otherwise.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
+import { heapOffset, registerHeapKernels, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
 
 export const ADAM_UPDATE = 'DsiAdamUpdate';
 
@@ -27,13 +27,8 @@ export interface AdamUpdateAttrs {
 
 /** Registers the kernel (once per thread, with the wasm backend active). False if it cannot. */
 export function installAdamUpdate(): boolean {
-  if (tf.getKernel(ADAM_UPDATE, 'wasm')) return true;
-  const kernel = instantiateOnHeap<AdamExports>(tf.backend() as unknown as WasmBackend, 'adam');
-  if (!kernel) return false;
-  tf.registerKernel({
-    kernelName: ADAM_UPDATE,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
+  return registerHeapKernels<AdamExports>('adam', (kernel) => ({
+    [ADAM_UPDATE]: ({ inputs, attrs, backend }) => {
       const { param, m, v, grad } = inputs as unknown as Record<'param' | 'm' | 'v' | 'grad', TensorInfo>;
       const a = attrs as unknown as AdamUpdateAttrs;
       const heap = backend as unknown as WasmBackend;
@@ -46,8 +41,7 @@ export function installAdamUpdate(): boolean {
       );
       return outs as never;
     },
-  });
-  return true;
+  }));
 }
 
 /** [param', m', v'] by the fused kernel, or null when the active backend has none. */

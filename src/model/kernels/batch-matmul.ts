@@ -10,7 +10,7 @@
  * test/simd-kernels.test.ts compares it with the cpu backend for every flag and shape class.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
+import { heapOffset, registerHeapKernels, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
 
 interface KernelExports {
   batchMatMul(a: number, b: number, c: number, pack: number, groups: number, m: number, n: number, k: number,
@@ -19,22 +19,17 @@ interface KernelExports {
 
 /** Swaps in the kernel (call once per thread, with the wasm backend active). False if it cannot. */
 export function installBatchMatMul(): boolean {
-  const original = tf.getKernel('BatchMatMul', 'wasm');
-  const kernel = original && instantiateOnHeap<KernelExports>(tf.backend() as unknown as WasmBackend, 'batch-matmul');
-  if (!original || !kernel) return false;
-  const fallback = original.kernelFunc;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({
-    kernelName: 'BatchMatMul',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
-      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const out = batchMatMul(kernel, args.backend as unknown as WasmBackend, a, b, transposeA, transposeB);
-      return (out ?? fallback(args)) as never;
-    },
+  return registerHeapKernels<KernelExports>('batch-matmul', (kernel, original) => {
+    const fallback = original('BatchMatMul')!;
+    return {
+      BatchMatMul: (args) => {
+        const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
+        const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+        const out = batchMatMul(kernel, args.backend as unknown as WasmBackend, a, b, transposeA, transposeB);
+        return (out ?? fallback(args)) as never;
+      },
+    };
   });
-  return true;
 }
 
 /** The product by our kernel, or null for the cases left to tfjs's. */

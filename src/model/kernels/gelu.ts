@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { customGradient } from './custom-gradient.ts';
-import { heapOffset, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
+import { heapOffset, registerHeapKernels, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;
@@ -47,24 +47,15 @@ interface GeluExports {
 
 /** Registers both kernels (once per thread, with the wasm backend active). False if it cannot. */
 export function installGelu(): boolean {
-  if (tf.getKernel(INNER, 'wasm')) return true;
-  const kernel = instantiateOnHeap<GeluExports>(tf.backend() as unknown as WasmBackend, 'gelu');
-  if (!kernel) return false;
-  tf.registerKernel({
-    kernelName: INNER,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
+  return registerHeapKernels<GeluExports>('gelu', (kernel) => ({
+    [INNER]: ({ inputs, backend }) => {
       const { x } = inputs as unknown as { x: TensorInfo };
       const heap = backend as unknown as WasmBackend;
       const out = heap.makeOutput([...x.shape], 'float32');
       kernel.inner(heapOffset(heap, x), heapOffset(heap, out), tf.util.sizeFromShape(x.shape), 2 * GELU_C * GELU_A, 2 * GELU_C);
       return out as never;
     },
-  });
-  tf.registerKernel({
-    kernelName: OUTER,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
+    [OUTER]: ({ inputs, backend }) => {
       const { x, s } = inputs as unknown as Record<'x' | 's', TensorInfo>;
       const heap = backend as unknown as WasmBackend;
       const [y, d] = [heap.makeOutput([...x.shape], 'float32'), heap.makeOutput([...x.shape], 'float32')];
@@ -72,8 +63,7 @@ export function installGelu(): boolean {
       kernel.outer(at(x), at(s), at(y), at(d), tf.util.sizeFromShape(x.shape), 3 * GELU_A * GELU_C, GELU_C);
       return [y, d] as never;
     },
-  });
-  return true;
+  }));
 }
 
 const fusedGelu = customGradient((x: tf.Tensor, save: tf.GradSaveFunc) => {

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { customGradient } from './custom-gradient.ts';
-import { heapOffset, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
+import { heapOffset, registerHeapKernels, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
 
 const FORWARD = 'DsiLayerNorm';
 const BACKWARD = 'DsiLayerNormGrad';
@@ -20,13 +20,8 @@ interface LayerNormExports {
 
 /** Registers both kernels (once per thread, with the wasm backend active). False if it cannot. */
 export function installLayerNorm(): boolean {
-  if (tf.getKernel(FORWARD, 'wasm')) return true;
-  const kernel = instantiateOnHeap<LayerNormExports>(tf.backend() as unknown as WasmBackend, 'layer-norm');
-  if (!kernel) return false;
-  tf.registerKernel({
-    kernelName: FORWARD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
+  return registerHeapKernels<LayerNormExports>('layer-norm', (kernel) => ({
+    [FORWARD]: ({ inputs, attrs, backend }) => {
       const { x, g, b } = inputs as unknown as Record<'x' | 'g' | 'b', TensorInfo>;
       const heap = backend as unknown as WasmBackend;
       const [rows, d] = x.shape;
@@ -37,11 +32,7 @@ export function installLayerNorm(): boolean {
       kernel.forward(at(x), at(g), at(b), at(y), at(xhat), at(rstd), rows, d, (attrs as unknown as { eps: number }).eps);
       return [y, xhat, rstd] as never;
     },
-  });
-  tf.registerKernel({
-    kernelName: BACKWARD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
+    [BACKWARD]: ({ inputs, backend }) => {
       const { dy, xhat, rstd, g } = inputs as unknown as Record<'dy' | 'xhat' | 'rstd' | 'g', TensorInfo>;
       const heap = backend as unknown as WasmBackend;
       const [rows, d] = dy.shape;
@@ -52,8 +43,7 @@ export function installLayerNorm(): boolean {
       kernel.backward(at(dy), at(xhat), at(rstd), at(g), at(dx), at(dg), at(db), rows, d);
       return [dx, dg, db] as never;
     },
-  });
-  return true;
+  }));
 }
 
 const fused = customGradient((x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {

@@ -5,7 +5,7 @@
  * tfjs's (by kernel name). test/simd-kernels.test.ts compares it with sums on the host.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
+import { heapOffset, registerHeapKernels, type TensorInfo, type WasmBackend } from './wasm/heap.ts';
 
 interface SumRowsExports {
   sumRows(x: number, out: number, rows: number, cols: number): void;
@@ -13,28 +13,23 @@ interface SumRowsExports {
 
 /** Swaps in the kernel (once per thread, with the wasm backend active). False if it cannot. */
 export function installSumRows(): boolean {
-  const original = tf.getKernel('Sum', 'wasm');
-  const kernel = original && instantiateOnHeap<SumRowsExports>(tf.backend() as unknown as WasmBackend, 'sum-rows');
-  if (!original || !kernel) return false;
-  const fallback = original.kernelFunc;
-  tf.unregisterKernel('Sum', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Sum',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const x = (args.inputs as unknown as { x: TensorInfo }).x;
-      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-      const backend = args.backend as unknown as WasmBackend;
-      const axes = [...tf.util.parseAxisParam(axis, x.shape)].sort((a, b) => a - b);
-      const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
-      if (x.dtype !== 'float32' || !leading) return fallback(args);
-      const kept = x.shape.slice(axes.length);
-      const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
-      const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
-      const cols = tf.util.sizeFromShape(kept);
-      if (cols > 0) kernel.sumRows(heapOffset(backend, x), heapOffset(backend, out), rows, cols);
-      return out as never;
-    },
+  return registerHeapKernels<SumRowsExports>('sum-rows', (kernel, original) => {
+    const fallback = original('Sum')!;
+    return {
+      Sum: (args) => {
+        const x = (args.inputs as unknown as { x: TensorInfo }).x;
+        const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+        const backend = args.backend as unknown as WasmBackend;
+        const axes = [...tf.util.parseAxisParam(axis, x.shape)].sort((a, b) => a - b);
+        const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
+        if (x.dtype !== 'float32' || !leading) return fallback(args);
+        const kept = x.shape.slice(axes.length);
+        const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+        const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+        const cols = tf.util.sizeFromShape(kept);
+        if (cols > 0) kernel.sumRows(heapOffset(backend, x), heapOffset(backend, out), rows, cols);
+        return out as never;
+      },
+    };
   });
-  return true;
 }

@@ -4,7 +4,7 @@
  * outputs and scratch space.
  */
 import { readFileSync } from 'node:fs';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 export type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 
@@ -28,4 +28,30 @@ export function instantiateOnHeap<T>(backend: WasmBackend, name: string): T | nu
   if (!(memory instanceof WebAssembly.Memory)) return null;
   const bytes = readFileSync(new URL(`./${name}.wasm`, import.meta.url));
   return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as T;
+}
+
+/**
+ * Registers wasm kernels built from ./<module>.wasm's exports (once per thread, with the wasm
+ * backend active). `make` gets the exports and, by kernel name, tfjs's own kernel when there is
+ * one (ours then replaces it and may fall back to it); kernels already ours are left alone.
+ * False when the module cannot run on tfjs's heap (tfjs's kernels stay).
+ */
+export function registerHeapKernels<T>(
+  module: string,
+  make: (exports: T, original: (name: string) => tf.KernelFunc | undefined) => Record<string, tf.KernelFunc>,
+): boolean {
+  const exports = instantiateOnHeap<T>(tf.backend() as unknown as WasmBackend, module);
+  if (!exports) return false;
+  const originals = new Map<string, tf.KernelFunc>();
+  const kernels = make(exports, (name) => {
+    const kernel = tf.getKernel(name, 'wasm');
+    if (kernel) originals.set(name, kernel.kernelFunc);
+    return kernel?.kernelFunc;
+  });
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
+    if (originals.has(kernelName)) tf.unregisterKernel(kernelName, 'wasm');
+    else if (tf.getKernel(kernelName, 'wasm')) continue;
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+  return true;
 }
