@@ -32,11 +32,12 @@ export function countStepFlops(m: ModelConfig, shape: ModelShape, images: number
   const B = images, R = targets, D = m.embed_dim, F = m.ffn_dim;
   const P = (shape.imageSize / m.patch_size) ** 2;
   const T = sequenceLength(shape.idLength);
-  const pp = m.patch_size * m.patch_size * 3;
+  const channels = m.patch_tokenizer === 'shifted' ? 15 : 3;
+  const pp = m.patch_size * m.patch_size * channels;
   const V = VOCAB_SIZE;
   const Le = m.encoder_layers, Ld = m.decoder_layers;
   const terms = [
-    { label: 'patch embedding', formula: 'B*P*(p*p*3)*D', macs: B * P * pp * D },
+    { label: 'patch embedding', formula: `B*P*(p*p*${channels})*D`, macs: B * P * pp * D },
     { label: 'encoder projections', formula: 'Le*4*B*P*D^2', macs: Le * 4 * B * P * D * D },
     { label: 'encoder attention', formula: 'Le*2*B*P^2*D', macs: Le * 2 * B * P * P * D },
     { label: 'encoder MLP', formula: 'Le*2*B*P*D*F', macs: Le * 2 * B * P * D * F },

@@ -28,11 +28,18 @@ function checkConfig(config: ModelConfig, shape: ModelShape): void {
 /** Creation order is the checkpoint order and the seeded initialisation order: keep it. */
 function encoderWeights(p: ParamStore, cfg: ModelConfig, patchCount: number): EncoderWeights {
   const d = cfg.embed_dim;
+  const shifted = cfg.patch_tokenizer === 'shifted';
+  // Shifted tokenization: the image and its four shifted copies, 15 channels (transformer.ts).
+  const patchValues = cfg.patch_size * cfg.patch_size * (shifted ? 15 : 3);
   return {
-    patch: linear(p, 'encoder.patch', '', cfg.patch_size * cfg.patch_size * 3, d),
+    patch: linear(p, 'encoder.patch', '', patchValues, d),
     positions: positionTable(cfg.positional, p, 'encoder.positions', patchCount, d),
-    blocks: Array.from({ length: cfg.encoder_layers }, (_, i) => encoderBlockWeights(p, `encoder.${i}`, d, cfg.ffn_dim)),
+    blocks: Array.from({ length: cfg.encoder_layers }, (_, i) =>
+      encoderBlockWeights(p, `encoder.${i}`, d, cfg.ffn_dim, cfg.num_heads, cfg.locality_attention),
+    ),
     lnFinal: layerNormWeights(p, 'encoder.ln_final', d),
+    // Last, so a plain model's names and seeded values are unchanged.
+    patchNorm: shifted ? layerNormWeights(p, 'encoder.patch_norm', patchValues) : null,
   };
 }
 

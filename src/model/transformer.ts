@@ -23,8 +23,10 @@ import { checkShape, mergeHeads, splitHeads } from './shapes.ts';
 import type { CrossAttentionWeights, DecoderBlockWeights, EncoderBlockWeights, LayerNormWeights, Linear, MlpWeights, SelfAttentionWeights } from './weights.ts';
 
 export interface EncoderWeights {
-  /** [p*p*3, D] */
+  /** [p*p*3, D], or [p*p*15, D] with shifted patch tokenization */
   patch: Linear;
+  /** LayerNorm over each flattened patch before the projection (shifted tokenization), else null. */
+  patchNorm: LayerNormWeights | null;
   /** [P, D]: a learned variable or a fixed sinusoidal table. */
   positions: tf.Tensor2D;
   blocks: EncoderBlockWeights[];
@@ -70,11 +72,29 @@ export function causalMask(len: number): tf.Tensor2D {
   return tf.tensor2d(m, [len, len]);
 }
 
-/** x [batch*len, D] attends to itself (heads split inside). */
-export function selfAttention(x: tf.Tensor2D, w: SelfAttentionWeights, batch: number, len: number, heads: number, mask: tf.Tensor2D | null): tf.Tensor2D {
+/** Additive mask [n, n]: -1e9 on the diagonal (locality self-attention: no token attends to itself). */
+export function diagonalMask(n: number): tf.Tensor2D {
+  const m = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) m[i * n + i] = -1e9;
+  return tf.tensor2d(m, [n, n]);
+}
+
+/**
+ * x [batch*len, D] attends to itself (heads split inside). `scale` multiplies the scores: a learned
+ * [1] variable (locality self-attention) or, when omitted, 1/sqrt(dh).
+ */
+export function selfAttention(
+  x: tf.Tensor2D,
+  w: SelfAttentionWeights,
+  batch: number,
+  len: number,
+  heads: number,
+  mask: tf.Tensor2D | null,
+  scale?: tf.Tensor,
+): tf.Tensor2D {
   const d = x.shape[1];
   const [q, k, v] = tf.split(linear(x, w.qkv), [d, d, d], 1) as tf.Tensor2D[];
-  const out = attend(splitHeads(q, batch, len, heads), splitHeads(k, batch, len, heads), splitHeads(v, batch, len, heads), mask);
+  const out = attend(splitHeads(q, batch, len, heads), splitHeads(k, batch, len, heads), splitHeads(v, batch, len, heads), mask, scale);
   return linear(mergeHeads(out, batch, len, heads), w.out);
 }
 
@@ -112,9 +132,10 @@ export function crossAttention(
 
 // ---- blocks ---------------------------------------------------------------------------------
 
-/** x [B*P, D] -> [B*P, D] */
-export function encoderBlock(x: tf.Tensor2D, w: EncoderBlockWeights, images: number, patches: number, heads: number, drop: DropoutSeeds): tf.Tensor2D {
-  x = tf.add(x, drop.apply(selfAttention(layerNorm(x, w.ln1), w.attn, images, patches, heads, null)));
+/** x [B*P, D] -> [B*P, D]; mask: the diagonal mask with locality self-attention, else null. */
+export function encoderBlock(x: tf.Tensor2D, w: EncoderBlockWeights, images: number, patches: number, heads: number, mask: tf.Tensor2D | null, drop: DropoutSeeds): tf.Tensor2D {
+  const scale = w.attnScale ?? undefined;
+  x = tf.add(x, drop.apply(selfAttention(layerNorm(x, w.ln1), w.attn, images, patches, heads, mask, scale)));
   return tf.add(x, drop.apply(mlp(layerNorm(x, w.ln2), w.mlp, drop)));
 }
 
@@ -137,25 +158,46 @@ export function decoderBlock(
 
 // ---- stacks ---------------------------------------------------------------------------------
 
-/** uint8/float 0..255 [B,H,W,3] -> rows of flattened patches [B*P, p*p*3] in -1..1. */
+/** uint8/float 0..255 [B,H,W,C] -> rows of flattened patches [B*P, p*p*C]; pixels in -1..1 for C = 3. */
 export function patchify(images: tf.Tensor4D, patchSize: number): tf.Tensor2D {
-  const [b, h] = images.shape;
+  const [b, h, , c] = images.shape;
   const n = h / patchSize;
   // Normalising inside the model keeps callers (train, eval, search) from disagreeing on it.
+  const x = c === 3 ? tf.sub(tf.div(tf.cast(images, 'float32'), 127.5), 1) : images;
+  const grid = tf.reshape(x, [b, n, patchSize, n, patchSize, c]);
+  return tf.reshape(tf.transpose(grid, [0, 1, 3, 2, 4, 5]), [b * n * n, patchSize * patchSize * c]);
+}
+
+/**
+ * Shifted patch tokenization's input (Lee et al. 2021, "Vision Transformer for Small-Size
+ * Datasets"): the image (-1..1) and four copies shifted by half a patch towards each corner (zeros
+ * where they move in), stacked on the channel axis: [B,H,W,3] -> [B,H,W,15]. Each patch then also
+ * sees its neighbours' nearest pixels, the locality a small-data ViT otherwise has to learn.
+ */
+export function shiftedImages(images: tf.Tensor4D, patchSize: number): tf.Tensor4D {
+  const [b, h, wd] = images.shape;
+  const s = Math.floor(patchSize / 2);
   const x = tf.sub(tf.div(tf.cast(images, 'float32'), 127.5), 1);
-  const grid = tf.reshape(x, [b, n, patchSize, n, patchSize, 3]);
-  return tf.reshape(tf.transpose(grid, [0, 1, 3, 2, 4, 5]), [b * n * n, patchSize * patchSize * 3]);
+  const padded = tf.pad(x, [[0, 0], [s, s], [s, s], [0, 0]]);
+  // Window origin (dy, dx) in the padded image: 0 shows content moved down/right, 2s up/left.
+  const shifts: Array<[number, number]> = [[0, 0], [0, 2 * s], [2 * s, 0], [2 * s, 2 * s]];
+  const copies = shifts.map(([dy, dx]) => tf.slice(padded, [0, dy, dx, 0], [b, h, wd, 3]));
+  return tf.concat([x, ...copies], 3) as tf.Tensor4D;
 }
 
 /** images [B,H,W,3] -> memory rows [B*P, D]. */
 export function encoder(images: tf.Tensor4D, w: EncoderWeights, dims: Dims, drop: DropoutSeeds): tf.Tensor2D {
   const b = images.shape[0];
   const [p, d] = w.positions.shape;
-  const embedded = linear(patchify(images, dims.patchSize), w.patch);
+  const patches = w.patchNorm
+    ? layerNorm(patchify(shiftedImages(images, dims.patchSize), dims.patchSize), w.patchNorm)
+    : patchify(images, dims.patchSize);
+  const embedded = linear(patches, w.patch);
   let x = tf.reshape(tf.add(tf.reshape(embedded, [b, p, d]), w.positions), [b * p, d]) as tf.Tensor2D;
   x = drop.apply(x);
+  const mask = w.blocks[0]?.attnScale ? diagonalMask(p) : null;
   for (const blk of w.blocks) {
-    x = encoderBlock(x, blk, b, p, dims.heads, drop);
+    x = encoderBlock(x, blk, b, p, dims.heads, mask, drop);
     checkShape(x, [b * p, d], 'encoder block output');
   }
   return layerNorm(x, w.lnFinal);

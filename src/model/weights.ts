@@ -39,6 +39,8 @@ export interface MlpWeights {
 export interface EncoderBlockWeights {
   ln1: LayerNormWeights;
   attn: SelfAttentionWeights;
+  /** [1] learned softmax scale (model.locality_attention), else null: 1/sqrt(dh). */
+  attnScale: tf.Variable | null;
   ln2: LayerNormWeights;
   mlp: MlpWeights;
 }
@@ -73,13 +75,13 @@ function mlpWeights(p: ParamStore, prefix: string, d: number, ffn: number): MlpW
   return { up: linear(p, `${prefix}.mlp`, '1', d, ffn), down: linear(p, `${prefix}.mlp`, '2', ffn, d) };
 }
 
-export function encoderBlockWeights(p: ParamStore, prefix: string, d: number, ffn: number): EncoderBlockWeights {
-  return {
-    ln1: layerNormWeights(p, `${prefix}.ln1`, d),
-    attn: selfAttentionWeights(p, `${prefix}.attn`, d),
-    ln2: layerNormWeights(p, `${prefix}.ln2`, d),
-    mlp: mlpWeights(p, prefix, d, ffn),
-  };
+export function encoderBlockWeights(p: ParamStore, prefix: string, d: number, ffn: number, heads: number, localityAttention: boolean): EncoderBlockWeights {
+  const ln1 = layerNormWeights(p, `${prefix}.ln1`, d);
+  const attn = selfAttentionWeights(p, `${prefix}.attn`, d);
+  // Created after the block's other weights and only when asked for, so that models without it
+  // keep their checkpoint names and seeded initial values. Starts at the usual 1/sqrt(dh).
+  const attnScale = localityAttention ? p.constant(`${prefix}.attn.scale`, [1], 1 / Math.sqrt(d / heads)) : null;
+  return { ln1, attn, attnScale, ln2: layerNormWeights(p, `${prefix}.ln2`, d), mlp: mlpWeights(p, prefix, d, ffn) };
 }
 
 export function decoderBlockWeights(p: ParamStore, prefix: string, d: number, ffn: number): DecoderBlockWeights {
