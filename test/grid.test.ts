@@ -152,3 +152,21 @@ test('runner: an interrupted row resumes, a fresh row trains, a finished grid is
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a row run again from scratch reports the wall time of its last attempt only; resumed parts add up', async () => {
+  const { rowWallTimes } = await import('../src/grid/results.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'dsi-walltime-'));
+  const row = 'r';
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(dir, row));
+  const step = (name: string, exit: number, seconds: number) => JSON.stringify({ row, step: name, exit, seconds, at: '2026-01-01T00:00:00Z' });
+  const lines = [
+    // first attempt: finished (later set aside as stale)
+    step('train', 0, 1000), step('bovw', 0, 30), step('eval', 0, 50),
+    // second attempt: interrupted once (130), resumed, a failed eval (1) then a good one
+    step('train', 130, 400), step('train', 0, 600), step('bovw', 0, 5), step('eval', 1, 2), step('eval', 0, 25),
+  ];
+  await writeFile(join(dir, row, 'steps.jsonl'), lines.join('\n') + '\n');
+  assert.deepEqual(rowWallTimes(dir, row), { train: 1000, bovw: 5, eval: 25 });
+  await rm(dir, { recursive: true });
+});

@@ -86,11 +86,16 @@ function stepsOf(logs: string, row: string): Step[] {
 export function rowWallTimes(results: string, row: string): Record<string, number> {
   const file = join(results, row, 'steps.jsonl');
   if (!existsSync(file)) return {};
-  const out: Record<string, number> = {};
+  let out: Record<string, number> = {};
+  let finished = false;
   for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
     const s = JSON.parse(line) as Step;
+    // A row run again from scratch (--rerun-stale) starts a new attempt after a finished one:
+    // only the last attempt's work made the row's numbers.
+    if (finished) out = {};
     // 130: interrupted and resumed later; that part of the work counts. Failed steps do not.
     if (s.exit === 0 || s.exit === 130) out[s.step] = (out[s.step] ?? 0) + s.seconds;
+    finished = s.step === 'eval' && s.exit === 0;
   }
   return out;
 }
