@@ -9,8 +9,10 @@ import { runEvaluation, type EvalOptions } from '../src/eval/evaluate.ts';
 import { runSearch } from '../src/eval/search.ts';
 import { corpusQueries, fileQueries } from '../src/eval/queries.ts';
 import { bovwRanker } from '../src/eval/rankers.ts';
-import { queriesOf } from '../src/data/types.ts';
-import { loadOrBuildBovwIndex } from '../src/bovw/bovw-index.ts';
+import { imagePixels, queriesOf } from '../src/data/types.ts';
+import { loadBovwIndex, loadOrBuildBovwIndex, rankByBovw } from '../src/bovw/bovw-index.ts';
+import { runEmbed } from '../src/eval/embed.ts';
+import { readExternalEmbeddings } from '../src/data/semantic-embeddings.ts';
 import { loadConfig, PROJECT_ROOT } from '../src/config/load.ts';
 import { prepareCorpus } from '../src/data/corpus.ts';
 import type { EvalReport } from '../src/eval/types.ts';
@@ -212,6 +214,29 @@ describe('dsi eval shows BoVW beside the ViT models', () => {
     assert.ok(!lines.some((l) => l.includes('building it')));
     const skipped = await evaluate({ run: 'phase1', protocol: 'full', overrides });
     assert.deepEqual(skipped.report.models.map((m) => m.kind), ['zero-shot']);
+  });
+
+  it('dsi embed --model bovw writes the BoVW histograms: indexed images as indexed, others described the same way', async () => {
+    // The index built by the test above (bovw.clusters=8) for run phase1's corpus.
+    const out = join(dirs.path, 'bovw-emb');
+    const emb = await runEmbed({ ...roots, log: () => {}, run: 'phase1', model: 'bovw', images: 'all', out, overrides: ['bovw.clusters=8'] });
+    assert.deepEqual([emb.rows, emb.dim], [24, 8]);
+    const ext = readExternalEmbeddings(emb.npyPath, emb.namesPath);
+    const run = await openRunCorpus({ ...roots, run: 'phase1', overrides: ['bovw.clusters=8'] });
+    const index = (await loadBovwIndex(run.corpus, run.config.bovw))!;
+    const vec = (i: number) => [...ext.values.subarray(i * 8, (i + 1) * 8)];
+    run.corpus.records.forEach((record, i) => {
+      const norm = Math.hypot(...vec(i));
+      assert.ok(Math.abs(norm - 1) < 1e-5 || norm === 0, `row ${i} is a unit vector (or an image without keypoints)`);
+      const id = run.corpus.indexedRows.indexOf(record.row);
+      if (id >= 0) assert.deepEqual(vec(i), [...index.unitHistograms.subarray(id * 8, (id + 1) * 8)], `indexed image ${id}`);
+    });
+    // A query image's vector is what BoVW ranks it with: its nearest indexed image is BoVW's first hit.
+    const query = run.corpus.records.findIndex((r) => !run.corpus.indexedRows.includes(r.row));
+    const top = rankByBovw(index, imagePixels(run.corpus, run.corpus.records[query].row), run.corpus.imageSize, 1).ids[0];
+    const cos = run.corpus.indexedRows.map((_, id) => vec(query).reduce((a, v, j) => a + v * index.unitHistograms[id * 8 + j], 0));
+    assert.equal(cos.indexOf(Math.max(...cos)), top);
+    await assert.rejects(runEmbed({ ...roots, log: () => {}, run: 'phase1', model: 'bovw', images: 'all', out, overrides: ['bovw.clusters=9'] }), /dsi bovw/);
   });
 
   it('BoVW ranks the same in its worker thread (beside the ViT in dsi eval) as on this thread', async () => {
