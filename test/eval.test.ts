@@ -137,6 +137,21 @@ describe('dsi eval', () => {
     assert.ok(report.models.every((m) => m.full?.queries === 4 && m.fullAllQueries === null));
   });
 
+  it('--split val scores the val queries and a decode.flip_average override gets its own files: the run\'s own result stays', async () => {
+    const own = ['eval.json', 'eval.md', 'summary.json'].map((f) => readFileSync(join(both.dir, f), 'utf8'));
+    const val = await evaluate({ run: 'full', protocol: 'full', split: 'val' });
+    assert.match(val.files[0], /eval-val\.json$/);
+    assert.equal(val.report.querySet.count, queriesOf(corpus, 'val').length);
+    assert.match(val.report.querySet.source, /val split/);
+    assert.ok(val.report.models.every((m) => m.fullAllQueries === null));
+    const flip = await evaluate({ run: 'full', protocol: 'full', overrides: ['decode.flip_average=true'] });
+    assert.match(flip.files[0], /eval-flip\.json$/);
+    assert.equal(flip.report.decode.flipAverage, true);
+    assert.match(flip.markdown, /each query also read mirrored/);
+    assert.deepEqual(['eval.json', 'eval.md', 'summary.json'].map((f) => readFileSync(join(both.dir, f), 'utf8')), own);
+    await assert.rejects(evaluate({ run: 'full', split: 'val', queriesDir: dirs.path }), /--split and --queries/);
+  });
+
   it('dsi search refuses what is not a regular file (/dev/zero would be read without end) and says when it is a folder', async () => {
     await assert.rejects(fileQueries(['/dev/zero'], corpus), (e: Error) => e instanceof UserError && /\/dev\/zero is not a regular file/.test(e.message));
     await assert.rejects(fileQueries([IMAGENETTE], corpus), (e: Error) => e instanceof UserError && /is a folder, not an image/.test(e.message));

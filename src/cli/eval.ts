@@ -13,6 +13,7 @@ interface EvalArgs extends ConfigArgs {
   'queries-per-class'?: number;
   backend: BackendChoice;
   'skip-bovw': boolean;
+  split: 'test' | 'val';
 }
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
@@ -28,6 +29,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print eval.json on stdout instead of the table' })
       .option('queries', { type: 'string', describe: 'Query images from DIR/<class>/<image> instead of the test split; written to eval-queries-<DIR>-<hash>.{json,md}, the run\'s eval.json and summary stay' })
       .option('queries-per-class', { type: 'number', describe: 'With --queries: at most N images per class, drawn with eval.seed (images in the corpus never count)' })
+      .option('split', { choices: ['test', 'val'] as const, default: 'test' as const, describe: 'Corpus queries to score: test, or val (to choose decode settings such as decode.flip_average without the test queries; written to eval-val.{json,md})' })
       .option('skip-bovw', { type: 'boolean', default: false, describe: 'Leave out the BoVW row even when its index exists' })
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'TensorFlow.js backend' }) as never,
   handler: async (args) => {
@@ -40,6 +42,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       queriesDir: args.queries,
       queriesPerClass: args['queries-per-class'],
       skipBovw: args['skip-bovw'],
+      split: args.split,
     });
     if (args.json) process.stdout.write(jsonOutput(report, 1));
     else process.stdout.write(`${markdown}\nwritten: ${files.map(shownPath).join(', ')}\n`);

@@ -18,6 +18,8 @@ export interface ModelSearchOptions {
   batchSize: number;
   /** Re-run the whole prefix at every step instead of caching keys/values (for comparison). */
   uncached?: boolean;
+  /** Also read each query mirrored and average the two next-token distributions (decode.flip_average). */
+  flipAverage?: boolean;
   /** Called after each batch with the number of queries it held. */
   onBatch?: (queries: number) => void;
 }
@@ -92,6 +94,32 @@ export function modelScorer(model: DsiModel, memory: tf.Tensor3D, opts: { cached
 }
 
 /**
+ * A scorer that asks `inner` (over memory [2Q, P, D]: the Q queries, then their mirror images) for
+ * each prefix twice, as query q and as query q + Q, and returns log((p + p_mirrored) / 2) per token:
+ * the average of the two distributions, still a distribution, so beam scores stay log-probabilities.
+ */
+export function flipAveragedScorer(inner: ModelScorer, queries: number): ModelScorer {
+  const scorer = async (requests: readonly ScoreRequest[]) => {
+    const both = [...requests, ...requests.map((r) => ({ query: r.query + queries, prefix: r.prefix }))];
+    const logProbs = await inner(both);
+    const half = requests.length * VOCAB_SIZE;
+    const out = new Float32Array(half);
+    for (let i = 0; i < half; i++) {
+      const [a, b] = [logProbs[i], logProbs[half + i]];
+      const max = Math.max(a, b);
+      out[i] = max === -Infinity ? -Infinity : max + Math.log((Math.exp(a - max) + Math.exp(b - max)) / 2);
+    }
+    return out;
+  };
+  return Object.assign(scorer, { dispose: () => inner.dispose() });
+}
+
+/** images [B,H,W,C] and their mirror images (left-right): [2B,H,W,C]. */
+export function withMirrorImages(images: tf.Tensor4D): tf.Tensor4D {
+  return tf.concat([images, tf.reverse(images, 2)], 0);
+}
+
+/**
  * Log-softmax of each row of `width` values, in place, on the host: 13 values per beam, and
  * wasm's logSoftmax (a composite of slow scalar Log/Exp kernels) cost more than the copy.
  */
@@ -152,9 +180,13 @@ export async function searchWithModel(
     const n = Math.min(opts.batchSize, count - first);
     const slice = images.pixels.subarray(first * perImage, (first + n) * perImage);
     const encodeStart = performance.now();
-    const memory = tf.tidy(() => model.encode(tf.tensor4d(Float32Array.from(slice), [n, imageSize, imageSize, 3]), { training: false }));
+    const memory = tf.tidy(() => {
+      const batch = tf.tensor4d(Float32Array.from(slice), [n, imageSize, imageSize, 3]);
+      return model.encode(opts.flipAverage ? withMirrorImages(batch) : batch, { training: false });
+    });
     encodeMs += performance.now() - encodeStart;
-    const scorer = modelScorer(model, memory, { cached: !opts.uncached });
+    const plain = modelScorer(model, memory, { cached: !opts.uncached });
+    const scorer = opts.flipAverage ? flipAveragedScorer(plain, n) : plain;
     try {
       const batch = await beamSearch(n, scorer, trie, {
         beamWidth: opts.beamWidth,

@@ -35,6 +35,11 @@ export interface EvalOptions extends RunOptions {
   experimentsDir?: string;
   /** Leave BoVW out (`--skip-bovw`); otherwise its index is built when missing. */
   skipBovw?: boolean;
+  /**
+   * `--split val`: score the val queries instead of the test split (where settings such as
+   * decode.flip_average are chosen without looking at the test queries). Written to eval-val.*.
+   */
+  split?: 'test' | 'val';
 }
 
 export interface EvalOutcome {
@@ -57,6 +62,8 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
 
   let queries: QuerySet;
   let allQueries: QuerySet | null = null;
+  const split = opts.split ?? 'test';
+  if (opts.queriesDir && split !== 'test') throw new UserError('--split and --queries are alternatives: --queries replaces the split');
   if (opts.queriesDir) {
     const { set, unknownClasses } = await folderQueries(opts.queriesDir, corpus, { perClass: opts.queriesPerClass, seed: config.eval.seed });
     queries = set;
@@ -64,10 +71,10 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
     if (unknownClasses.length) notes.push(`--queries: folders naming no corpus class were ignored: ${unknownClasses.join(', ')}`);
     if (set.skipped.length) notes.push(`--queries: ${set.skipped.length} unreadable images skipped (e.g. ${set.skipped[0].source}: ${set.skipped[0].reason})`);
   } else {
-    const test = queriesOf(corpus, 'test');
-    if (test.length === 0) throw new UserError(`corpus ${corpus.hash} has no test queries (data.query_split gives the test part none)`);
-    queries = corpusQueries(corpus, test, `the corpus's test split`);
-    if (protocol !== 'reference') allQueries = corpusQueries(corpus, queriesOf(corpus), 'all corpus queries');
+    const chosen = queriesOf(corpus, split);
+    if (chosen.length === 0) throw new UserError(`corpus ${corpus.hash} has no ${split} queries (data.query_split gives the ${split} part none)`);
+    queries = corpusQueries(corpus, chosen, `the corpus's ${split} split`);
+    if (protocol !== 'reference' && split === 'test') allQueries = corpusQueries(corpus, queriesOf(corpus), 'all corpus queries');
   }
 
   const rankers: Ranker[] = [];
@@ -122,7 +129,13 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
       idScheme: config.data.id_scheme,
     },
     querySet: { source: queries.source, count: queries.count, skipped: queries.skipped.length, ...(queries.inCorpus !== undefined ? { inCorpus: queries.inCorpus } : {}) },
-    decode: { beamWidth: Math.max(config.decode.beam_width, topK), constrained: config.decode.constrained, batchSize: config.decode.batch_size, backend: opened.backend },
+    decode: {
+      beamWidth: Math.max(config.decode.beam_width, topK),
+      constrained: config.decode.constrained,
+      batchSize: config.decode.batch_size,
+      backend: opened.backend,
+      ...(config.decode.flip_average ? { flipAverage: true } : {}),
+    },
     eval: {
       iaK: config.eval.ia_k,
       mapK: config.eval.map_k,
@@ -139,12 +152,16 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   const markdown = renderMarkdown(report);
   const dir = join(opts.experimentsDir ?? experimentsRoot(), runName);
   await mkdir(dir, { recursive: true });
-  // The run's own result is its test split; each outside query set keeps a file of its own and
-  // stays out of summary.json (which `runs list`, `runs compare` and W&B read as the run's result).
-  const base = opts.queriesDir ? `eval-queries-${querySetSlug(opts.queriesDir, opts.queriesPerClass)}` : 'eval';
+  // The run's own result is its test split as trained; each outside query set, the val split and a
+  // test-time augmentation the run was not trained with keep files of their own and stay out of
+  // summary.json (which `runs list`, `runs compare` and W&B read as the run's result).
+  const trainedWithFlip = (opened.retrieval ?? opened.indexing).config.decode?.flip_average ?? false;
+  const flipSuffix = config.decode.flip_average !== trainedWithFlip ? (config.decode.flip_average ? '-flip' : '-noflip') : '';
+  const base =
+    (opts.queriesDir ? `eval-queries-${querySetSlug(opts.queriesDir, opts.queriesPerClass)}` : split === 'val' ? 'eval-val' : 'eval') + flipSuffix;
   await writeFile(join(dir, `${base}.json`), jsonOutput(report, 1));
   await writeFile(join(dir, `${base}.md`), markdown);
-  if (!opts.queriesDir) {
+  if (base === 'eval') {
     await createTracker(runName, opts.experimentsDir ?? experimentsRoot(), { warn: (m) => log(`warning: ${m}`) }).logSummary(summaryValues(report));
   }
   return { report, markdown, dir, files: [join(dir, `${base}.json`), join(dir, `${base}.md`)] };

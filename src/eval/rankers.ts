@@ -7,7 +7,7 @@ import { loadBovwIndex, loadOrBuildBovwIndex, rankManyByBovw, type BovwIndex } f
 import type { BovwConfig } from '../config/sections/bovw.ts';
 import type { DecodeConfig } from '../config/sections/decode.ts';
 import { idCodes, type Corpus } from '../data/types.ts';
-import { searchWithModel } from '../decode/model-search.ts';
+import { searchWithModel, withMirrorImages } from '../decode/model-search.ts';
 import { IdTrie } from '../decode/trie.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { modelFromState } from '../model/dsi-model.ts';
@@ -63,7 +63,7 @@ export function modelRanker(kind: 'zero-shot' | 'fine-tuned', model: DsiModel, c
         model,
         trie,
         { pixels: queries.pixels, count: queries.count, imageSize: queries.imageSize },
-        { beamWidth: Math.max(decode.beam_width, topK), topK, constrained: decode.constrained, batchSize: decode.batch_size, onBatch: onProgress },
+        { beamWidth: Math.max(decode.beam_width, topK), topK, constrained: decode.constrained, batchSize: decode.batch_size, flipAverage: decode.flip_average, onBatch: onProgress },
       );
       const invalid = decode.constrained ? undefined : { count: results.reduce((a, r) => a + r.invalid, 0), slots: results.length * topK };
       return { lists: results.map((r) => ({ ids: r.ids, scores: r.scores })), msPerQuery, invalid };
@@ -84,7 +84,7 @@ export function trainedModelRankers(
 ): Ranker[] {
   const rankers = [vitRanker('zero-shot', run.indexing, corpus, decode)];
   if (run.retrieval) rankers.push(vitRanker('fine-tuned', run.retrieval, corpus, decode));
-  if (run.dense) rankers.push(denseRanker(run.dense, corpus, decode.batch_size));
+  if (run.dense) rankers.push(denseRanker(run.dense, corpus, decode));
   return rankers;
 }
 
@@ -92,15 +92,30 @@ export function trainedModelRankers(
  * The dense dual encoder (src/train/dense/) as a ranker: cosine similarity between the query's
  * embedding and every indexed image's, embedded once.
  */
-export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, batchSize: number): Ranker {
+export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, decode: Pick<DecodeConfig, 'batch_size' | 'flip_average'>): Ranker {
   const model = modelFromState(ckpt.config.model, ckpt.shape, ckpt.weights);
   const size = corpus.imageSize;
   const per = size * size * 3;
-  const embedAll = (pixels: Uint8Array, count: number): tf.Tensor2D => {
+  const batchSize = decode.batch_size;
+  // decode.flip_average: a query's embedding is the mean of its own and its mirror image's (unit
+  // length again); the indexed images are embedded as they are, as the ViT's index is.
+  const embedBatch = (images: tf.Tensor4D): tf.Tensor2D => {
+    if (!decode.flip_average) return imageEmbedding(model, images, false);
+    const n = images.shape[0];
+    const both = imageEmbedding(model, withMirrorImages(images), false);
+    const mean = tf.add(tf.slice(both, [0, 0], [n, -1]), tf.slice(both, [n, 0], [n, -1]));
+    return tf.div(mean, tf.add(tf.norm(mean, 'euclidean', 1, true), 1e-8)) as tf.Tensor2D;
+  };
+  const embedAll = (pixels: Uint8Array, count: number, queries: boolean): tf.Tensor2D => {
     const parts: tf.Tensor2D[] = [];
     for (let first = 0; first < count; first += batchSize) {
       const n = Math.min(batchSize, count - first);
-      parts.push(tf.tidy(() => imageEmbedding(model, tf.tensor4d(Float32Array.from(pixels.subarray(first * per, (first + n) * per)), [n, size, size, 3]), false)));
+      parts.push(
+        tf.tidy(() => {
+          const images = tf.tensor4d(Float32Array.from(pixels.subarray(first * per, (first + n) * per)), [n, size, size, 3]);
+          return queries ? embedBatch(images) : imageEmbedding(model, images, false);
+        }),
+      );
     }
     const all = tf.concat(parts, 0);
     tf.dispose(parts);
@@ -108,7 +123,7 @@ export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, batchSize: n
   };
   const indexedPixels = new Uint8Array(corpus.indexedRows.length * per);
   corpus.indexedRows.forEach((row, id) => indexedPixels.set(corpus.pixels.subarray(row * per, (row + 1) * per), id * per));
-  const index = embedAll(indexedPixels, corpus.indexedRows.length);
+  const index = embedAll(indexedPixels, corpus.indexedRows.length, false);
   return {
     kind: 'dense',
     label: 'Dense dual encoder (cosine)',
@@ -118,7 +133,7 @@ export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, batchSize: n
       const lists: RankedList[] = [];
       for (let first = 0; first < queries.count; first += batchSize) {
         const n = Math.min(batchSize, queries.count - first);
-        const q = embedAll(queries.pixels.subarray(first * per, (first + n) * per), n);
+        const q = embedAll(queries.pixels.subarray(first * per, (first + n) * per), n, true);
         const { values, indices } = tf.tidy(() => tf.topk(tf.matMul(q, index, false, true), k));
         const [scores, ids] = [(await values.data()) as Float32Array, (await indices.data()) as Int32Array];
         tf.dispose([q, values, indices]);

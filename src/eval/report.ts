@@ -47,7 +47,7 @@ export function renderMarkdown(r: EvalReport): string {
     `Queries evaluated: ${q.count} (${q.source})${q.skipped ? `, ${q.skipped} unreadable files skipped` : ''}` +
       `${q.inCorpus ? `, ${q.inCorpus} images already in the corpus left out` : ''}. ` +
       `Decoding: ${r.decode.constrained ? 'constrained' : 'UNCONSTRAINED'} beam search, beam width ${r.decode.beamWidth} ` +
-      `(at least K), ${r.decode.backend} backend.`,
+      `(at least K)${r.decode.flipAverage ? ', each query also read mirrored (decode.flip_average)' : ''}, ${r.decode.backend} backend.`,
     ...(r.checkpoints?.length
       ? [`Checkpoints: ${r.checkpoints.map((c) => `${c.model} = ${c.kind} (${c.phase} epoch ${c.epoch}, step ${c.step}, written ${c.created})`).join('; ')}.`]
       : []),

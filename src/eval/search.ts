@@ -62,7 +62,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   const ranker: Ranker | null = run && opts.model === 'vit'
     ? vitRanker(run.retrieval ? 'fine-tuned' : 'zero-shot', run.retrieval ?? run.indexing, corpus, config.decode)
     : run?.dense && opts.model === 'dense'
-      ? denseRanker(run.dense, corpus, config.decode.batch_size)
+      ? denseRanker(run.dense, corpus, config.decode)
       : await bovwRanker(corpus, config.bovw);
   if (!ranker) throw new UserError(`no BoVW index for corpus ${corpus.hash}: build it with \`dsi bovw --config ${opts.configFile ?? "<the run's config>"}\``);
   let lists;

@@ -72,7 +72,7 @@ export interface EvalReport {
   /** What the queries were: the corpus's test split, or images from a folder. */
   /** inCorpus: `--queries DIR` images left out because the corpus holds them (out-of-corpus set). */
   querySet: { source: string; count: number; skipped: number; inCorpus?: number };
-  decode: { beamWidth: number; constrained: boolean; batchSize: number; backend: string };
+  decode: { beamWidth: number; constrained: boolean; batchSize: number; backend: string; /** decode.flip_average (absent: off) */ flipAverage?: boolean };
   eval: { iaK: number[]; mapK: number; mapN: number; recallK: number; recallN: number; bootstrap: number; seed: number };
   models: ModelReport[];
   /** The checkpoints the ViT rows were read from (a run still training changes them under eval's feet). */
