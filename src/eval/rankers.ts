@@ -12,7 +12,7 @@ import { IdTrie } from '../decode/trie.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { modelFromState } from '../model/dsi-model.ts';
 import type { DsiModel } from '../model/types.ts';
-import { imageEmbedding } from '../model/embedding.ts';
+import { imageEmbedding, unitLength } from '../model/embedding.ts';
 import type { LoadedCheckpoint } from '../runs/checkpoint.ts';
 import type { QuerySet } from './queries.ts';
 import type { RankedList } from '../types.ts';
@@ -97,23 +97,23 @@ export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, decode: Pick
   const size = corpus.imageSize;
   const per = size * size * 3;
   const batchSize = decode.batch_size;
+  const embedIndexed = (images: tf.Tensor4D) => imageEmbedding(model, images, false);
   // decode.flip_average: a query's embedding is the mean of its own and its mirror image's (unit
   // length again); the indexed images are embedded as they are, as the ViT's index is.
-  const embedBatch = (images: tf.Tensor4D): tf.Tensor2D => {
-    if (!decode.flip_average) return imageEmbedding(model, images, false);
+  const embedQueries = (images: tf.Tensor4D): tf.Tensor2D => {
+    if (!decode.flip_average) return embedIndexed(images);
     const n = images.shape[0];
     const both = imageEmbedding(model, withMirrorImages(images), false);
-    const mean = tf.add(tf.slice(both, [0, 0], [n, -1]), tf.slice(both, [n, 0], [n, -1]));
-    return tf.div(mean, tf.add(tf.norm(mean, 'euclidean', 1, true), 1e-8)) as tf.Tensor2D;
+    return unitLength(tf.add(tf.slice(both, [0, 0], [n, -1]), tf.slice(both, [n, 0], [n, -1])));
   };
-  const embedAll = (pixels: Uint8Array, count: number, queries: boolean): tf.Tensor2D => {
+  const embedAll = (pixels: Uint8Array, count: number, embed: (images: tf.Tensor4D) => tf.Tensor2D): tf.Tensor2D => {
     const parts: tf.Tensor2D[] = [];
     for (let first = 0; first < count; first += batchSize) {
       const n = Math.min(batchSize, count - first);
       parts.push(
         tf.tidy(() => {
           const images = tf.tensor4d(Float32Array.from(pixels.subarray(first * per, (first + n) * per)), [n, size, size, 3]);
-          return queries ? embedBatch(images) : imageEmbedding(model, images, false);
+          return embed(images);
         }),
       );
     }
@@ -123,7 +123,7 @@ export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, decode: Pick
   };
   const indexedPixels = new Uint8Array(corpus.indexedRows.length * per);
   corpus.indexedRows.forEach((row, id) => indexedPixels.set(corpus.pixels.subarray(row * per, (row + 1) * per), id * per));
-  const index = embedAll(indexedPixels, corpus.indexedRows.length, false);
+  const index = embedAll(indexedPixels, corpus.indexedRows.length, embedIndexed);
   return {
     kind: 'dense',
     label: 'Dense dual encoder (cosine)',
@@ -133,7 +133,7 @@ export function denseRanker(ckpt: LoadedCheckpoint, corpus: Corpus, decode: Pick
       const lists: RankedList[] = [];
       for (let first = 0; first < queries.count; first += batchSize) {
         const n = Math.min(batchSize, queries.count - first);
-        const q = embedAll(queries.pixels.subarray(first * per, (first + n) * per), n, true);
+        const q = embedAll(queries.pixels.subarray(first * per, (first + n) * per), n, embedQueries);
         const { values, indices } = tf.tidy(() => tf.topk(tf.matMul(q, index, false, true), k));
         const [scores, ids] = [(await values.data()) as Float32Array, (await indices.data()) as Int32Array];
         tf.dispose([q, values, indices]);
