@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -169,4 +169,22 @@ test('a row run again from scratch reports the wall time of its last attempt onl
   await writeFile(join(dir, row, 'steps.jsonl'), lines.join('\n') + '\n');
   assert.deepEqual(rowWallTimes(dir, row), { train: 1000, bovw: 5, eval: 25 });
   await rm(dir, { recursive: true });
+});
+
+test('dsi grid --list tells a fresh clone which rows already have a committed result in experiments/results', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dsi-grid-list-'));
+  try {
+    const plan = await writePlan(dir);
+    await mkdir(join(dir, 'experiments', 'results', 'tiny-random'), { recursive: true });
+    await writeFile(join(dir, 'experiments', 'results', 'tiny-random', 'eval.json'), '{}');
+    const { stdout } = await run(process.execPath, [join(PROJECT_ROOT, 'bin', 'dsi.js'), 'grid', '--plan', plan, '--list'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, DSI_HOME: dir, DSI_NO_PROGRESS: '1' },
+    });
+    const cells = (row: string) => stdout.split('\n').find((l) => l.startsWith(row + ' '))?.trim().split(/\s+/).slice(0, 3);
+    assert.deepEqual(cells('tiny-clustered'), ['tiny-clustered', 'todo', '-']);
+    assert.deepEqual(cells('tiny-random'), ['tiny-random', 'todo', 'yes']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPlan, selectRows } from '../grid/plan.ts';
@@ -27,7 +27,7 @@ export const gridCommand: CommandModule<object, GridArgs> = {
       .option('plan', { type: 'string', demandOption: true, describe: 'Grid plan (YAML), e.g. configs/grid.yaml' })
       .option('rows', { type: 'string', array: true, default: [] as string[], describe: 'Only these rows (names; * matches any text)' })
       .option('var', { type: 'string', array: true, default: [] as string[], describe: 'Set a plan variable: --var DATA=/path/to/data' })
-      .option('list', { type: 'boolean', default: false, describe: 'List the rows and their state (done, started, todo, stale: run with other settings than the plan\'s), run nothing' })
+      .option('list', { type: 'boolean', default: false, describe: 'List the rows, their state (done, started, todo, stale: run with other settings than the plan\'s) and whether experiments/results holds their result; run nothing' })
       .option('rerun-stale', { type: 'boolean', default: false, describe: 'Set stale rows\' runs aside (experiments/.stale/, checkpoints/.stale/) and run them again' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print the dsi commands each row would run' })
       .option('background', { type: 'boolean', default: false, describe: 'Detach and run in the background; output in <logs>/grid.log' })
@@ -43,7 +43,13 @@ export const gridCommand: CommandModule<object, GridArgs> = {
     const rows = selectRows(loadPlan(args.plan, vars), args.rows);
     const dirs: GridDirs = { experiments: experimentsRoot(), checkpoints: checkpointsRoot(), logs: resolve(args.logs ?? join(experimentsRoot(), 'grid')) };
     if (args.list) {
-      process.stdout.write(formatTable(['row', 'state', 'config', 'overrides'], rows.map((r) => [r.name, rowState(r, dirs), r.config, r.set.join(' ')])));
+      // The repository's copies (scripts/collect-grid.ts): a fresh clone has none of the runs but
+      // all of the published rows, so "todo" alone would read as "no result exists".
+      const published = (r: { name: string }) => (existsSync(join(dirs.experiments, 'results', r.name, 'eval.json')) ? 'yes' : '-');
+      process.stdout.write(
+        formatTable(['row', 'state', 'published', 'config', 'overrides'], rows.map((r) => [r.name, rowState(r, dirs), published(r), r.config, r.set.join(' ')])),
+      );
+      process.stdout.write('published: the row\'s result is in experiments/results/ (committed); running the row makes a new run beside it\n');
       return;
     }
     if (args.background) {
