@@ -148,6 +148,7 @@ test('the scaling plot: P@10 and IA@1 per model against DB size, with intervals,
   const dir = await store({
     'nette-512-c': report('nette-512-c', 'frgfm/imagenette', 512, 'clustered', 0.6),
     'nette-1024-c': report('nette-1024-c', 'frgfm/imagenette', 1024, 'clustered', 0.4),
+    'coco-106': report('coco-106', 'coco', 106, 'clustered', 0.5),
   });
   try {
     const table = buildResultsTable(['nette-512-c', 'nette-1024-c'].map((r) => readEvalReport(dir, r)));
@@ -156,6 +157,14 @@ test('the scaling plot: P@10 and IA@1 per model against DB size, with intervals,
     assert.deepEqual(fine.map((p) => [p.dbSize, p.mean]), [[512, 0.7], [1024, 0.5]]);
     assert.ok(fine.every((p) => p.low !== null && p.high !== null && p.low < p.mean && p.mean < p.high));
     assert.deepEqual(points.filter((p) => p.metric === 'IA@1' && p.model.startsWith('BoVW')), [], 'BoVW has no IA');
+    // Each dataset's charts span its own DB sizes only, and show only the metrics it has.
+    const coco = buildResultsTable([...['nette-512-c', 'nette-1024-c'].map((r) => readEvalReport(dir, r)), readEvalReport(dir, 'coco-106')]);
+    const rows = (scalingSpec(coco) as unknown as { vconcat: { hconcat: { title: string; layer: { encoding: { x: { axis: { values: number[] } } } }[] }[] }[] }).vconcat;
+    const charts = rows.map((r) => r.hconcat.map((c) => `${c.title} ${c.layer[0].encoding.x.axis.values.join('/')}`));
+    assert.deepEqual(charts, [
+      ['coco: P@10 106', 'coco: IA@1 106'],
+      ['frgfm/imagenette: P@10 512/1024', 'frgfm/imagenette: IA@1 512/1024'],
+    ]);
     const png = await renderPng(scalingSpec(table));
     const meta = await sharp(png).metadata();
     assert.equal(meta.format, 'png');

@@ -40,18 +40,23 @@ export function scalingPoints(table: ResultsTable): ScalingPoint[] {
 
 export function scalingSpec(table: ResultsTable): TopLevelSpec {
   const points = scalingPoints(table);
-  const sizes = [...new Set(points.map((p) => p.dbSize))].sort((a, b) => a - b);
   const datasets = [...new Set(points.map((p) => p.dataset))];
-  const metrics = ['P@10', 'P@10 (OOC)', 'IA@1'].filter((m) => points.some((p) => p.metric === m));
+  const metrics = ['P@10', 'P@10 (OOC)', 'IA@1'];
   const models = [...new Set(points.map((p) => p.model))].sort();
-  // One explicit x range for every chart, so a chart with a single DB size still places it where the others do.
-  const domain = sizes.length ? [sizes[0] / 1.5, sizes[sizes.length - 1] * 1.5] : [1, 2];
-  const x = { field: 'dbSize', type: 'quantitative', title: 'DB size (images)', scale: { type: 'log', base: 2, nice: false, domain }, axis: { values: sizes, format: 'd' } };
   // One colour per model across every chart (a shared, explicit domain).
   const color = { field: 'model', type: 'nominal', title: 'model', scale: { domain: models }, legend: { labelLimit: 400 } };
-  // Each chart gets its own rows (filtered here, not by a Vega transform) so no chart can pick up another's points.
-  const chart = (dataset: string, metric: string) => {
+  // Each chart gets its own rows (filtered here, not by a Vega transform) so no chart can pick up
+  // another's points. The x range is the dataset's own DB sizes (log 2), the same for its charts,
+  // so a dataset measured at one size is not squeezed against another dataset's sizes.
+  const chart = (dataset: string, metric: string, sizes: number[]) => {
     const values = points.filter((p) => p.dataset === dataset && p.metric === metric);
+    const x = {
+      field: 'dbSize',
+      type: 'quantitative',
+      title: 'DB size (images)',
+      scale: { type: 'log', base: 2, nice: false, domain: [sizes[0] / 1.5, sizes[sizes.length - 1] * 1.5] },
+      axis: { values: sizes, format: 'd' },
+    };
     return {
       title: `${dataset}: ${metric}`,
       width: 220,
@@ -63,10 +68,16 @@ export function scalingSpec(table: ResultsTable): TopLevelSpec {
       ],
     };
   };
+  const rowOf = (dataset: string) => {
+    const mine = points.filter((p) => p.dataset === dataset);
+    const sizes = [...new Set(mine.map((p) => p.dbSize))].sort((a, b) => a - b);
+    // Only the metrics this dataset has (COCO has no out-of-corpus queries: no empty chart).
+    return { hconcat: metrics.filter((m) => mine.some((p) => p.metric === m)).map((m) => chart(dataset, m, sizes)) };
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Retrieval and indexing against DB size (95% intervals)',
     background: 'white',
-    vconcat: datasets.map((d) => ({ hconcat: metrics.map((m) => chart(d, m)) })),
+    vconcat: datasets.map(rowOf),
   } as unknown as TopLevelSpec;
 }
