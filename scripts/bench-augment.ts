@@ -2,19 +2,17 @@
 // augmentation settings: the trainer makes every view on the main thread between steps, so this
 // cost adds to each step of the dsi recipe (batch 32 x this).
 //   npx tsx scripts/bench-augment.ts [--config configs/imagenette-dsi.yaml] [--views 256]
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.ts';
 import { augmentImage, augmentOptionsOf, mixSeed } from '../src/train/augment.ts';
 import { Rng } from '../src/runtime/rng.ts';
 
-const option = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : fallback;
-};
-const { config } = loadConfig(option('--config', 'configs/imagenette-dsi.yaml'), []);
+const { values: args } = parseArgs({ options: { config: { type: 'string', default: 'configs/imagenette-dsi.yaml' }, views: { type: 'string', default: '256' } } });
+const { config } = loadConfig(args.config, []);
 const augment = augmentOptionsOf(config.train);
 if (!augment) throw new Error('this config does not augment (train.aug_* all off)');
 const size = config.data.image_size;
-const views = Number(option('--views', '256'));
+const views = Number(args.views);
 const rng = new Rng(1);
 const src = new Uint8Array(size * size * 3).map(() => rng.int(256));
 for (let i = 0; i < 16; i++) augmentImage(src, size, mixSeed(0, i), augment); // warm-up (JIT)
