@@ -8,6 +8,7 @@ import { runSearch } from '../src/eval/search.ts';
 import { runEmbed } from '../src/eval/embed.ts';
 import { embeddingsFor, readExternalEmbeddings } from '../src/data/semantic-embeddings.ts';
 import { initBackend } from '../src/runtime/backend.ts';
+import { loadCheckpoint } from '../src/runs/checkpoint.ts';
 import { launchTraining } from '../src/train/train.ts';
 import { cosineClassifierLoss, supervisedContrastiveLoss } from '../src/train/dense/loss.ts';
 import { copyImageFolder } from './data-fixtures.ts';
@@ -115,4 +116,49 @@ test('a finished run gets its dense baseline later (here the cosine classifier):
   const stored = readFileSync(join(roots.experimentsDir, 'late-dense', 'config.yaml'), 'utf8');
   assert.match(stored, /dense_epochs: 1\n/);
   assert.match(stored, /dense_objective: classifier\n/);
+});
+
+test('an interrupted dense stage resumes at its last finished epoch and ends with the same weights as an uninterrupted one; other settings start it over', async () => {
+  const overrides = [
+    'data.num_images=60', 'data.min_images_per_class=6', 'data.image_size=32',
+    'model.patch_size=8', 'model.embed_dim=16', 'model.ffn_dim=32', 'model.num_heads=2', 'model.encoder_layers=1', 'model.decoder_layers=1',
+    'train.indexing_epochs=1', 'train.retrieval_epochs=0', 'train.dense_epochs=5', 'train.dense_objective=classifier', 'train.batch_size=8',
+    'train.workers=2', 'train.aug_flip=0.5', 'tracking.wandb=disabled',
+  ];
+  // train.workers=2 and the classifier: the replicas' moments and the class vectors must all come back.
+  await launchTraining({ overrides, run: 'dense-straight', backend: 'wasm', ...roots, log: quiet });
+  const partialOf = (run: string) => join(roots.checkpointsDir, run, 'dense-partial');
+
+  /** Trains `run` and aborts it as soon as its first dense epoch is saved. */
+  const interrupted = async (run: string) => {
+    const controller = new AbortController();
+    const poll = setInterval(() => existsSync(join(partialOf(run), 'checkpoint.json')) && controller.abort(), 5);
+    try {
+      const result = await launchTraining({ overrides, run, backend: 'wasm', ...roots, log: quiet, signal: controller.signal });
+      assert.ok(!result.checkpointsWritten.includes('dense'), 'stopped inside the dense stage');
+    } finally {
+      clearInterval(poll);
+    }
+    const partial = await loadCheckpoint(run, 'dense-partial', roots.checkpointsDir);
+    assert.ok(partial.trainer.epoch >= 1 && partial.trainer.epoch < 5, `partial after epoch ${partial.trainer.epoch}`);
+    return partial.trainer.epoch;
+  };
+
+  const savedAt = await interrupted('dense-resumed');
+  const lines: string[] = [];
+  const resumed = await launchTraining({ resume: 'dense-resumed', backend: 'wasm', ...roots, log: (l) => lines.push(l) });
+  assert.deepEqual(resumed.checkpointsWritten, ['dense']);
+  assert.ok(lines.some((l) => l.includes(`resuming after epoch ${savedAt} of 5`)), lines.join('\n'));
+  assert.ok(!existsSync(partialOf('dense-resumed')), 'the partial checkpoint goes once the dense one is written');
+  const [a, b] = [await loadCheckpoint('dense-straight', 'dense', roots.checkpointsDir), await loadCheckpoint('dense-resumed', 'dense', roots.checkpointsDir)];
+  assert.equal(a.weights.length, b.weights.length);
+  a.weights.forEach((w, i) => assert.deepEqual(b.weights[i].data, w.data, `dense weight ${w.name} differs after resume`));
+  assert.equal(b.trainer.step, a.trainer.step);
+
+  // A different schedule (dense_epochs) cannot continue the partial stage: it starts over, and says so.
+  await interrupted('dense-changed');
+  lines.length = 0;
+  await launchTraining({ resume: 'dense-changed', overrides: ['train.dense_epochs=2'], backend: 'wasm', ...roots, log: (l) => lines.push(l) });
+  assert.ok(lines.some((l) => /starting over.*train\.dense_epochs: partial 5, now 2/.test(l)), lines.join('\n'));
+  assert.equal((await loadCheckpoint('dense-changed', 'dense', roots.checkpointsDir)).trainer.step, 2 * Math.ceil(a.trainer.step / 5));
 });

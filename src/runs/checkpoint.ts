@@ -21,8 +21,11 @@ import type { Corpus, EngineState, ModelShape, NamedArray, TrainerState } from '
 import { packTensors, sha256, unpackTensors, type TensorIndex } from './tensor-files.ts';
 
 export const CHECKPOINT_FORMAT = 'dsi-checkpoint/1';
-/** `dense`: the dual-encoder baseline (src/train/dense/), stored beside the DSI checkpoints. */
-export type CheckpointKind = 'indexing' | 'retrieval' | 'last' | 'dense';
+/**
+ * `dense`: the dual-encoder baseline (src/train/dense/), stored beside the DSI checkpoints;
+ * `dense-partial`: its training state after the last finished epoch, until `dense` is written.
+ */
+export type CheckpointKind = 'indexing' | 'retrieval' | 'last' | 'dense' | 'dense-partial';
 export const CHECKPOINT_KINDS: readonly CheckpointKind[] = ['indexing', 'retrieval', 'last'];
 
 interface Manifest {

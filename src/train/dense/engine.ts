@@ -5,10 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients } from '../../runtime/gradients.ts';
-import type { NamedArray } from '../../types.ts';
+import { exportWeights } from '../../model/dsi-model.ts';
+import type { EngineState, NamedArray } from '../../types.ts';
 import { resolveWorkerCount } from '../engine/engine.ts';
 import { Adam } from '../engine/adam.ts';
-import { DenseLearner, type DenseEngineOptions } from './learner.ts';
+import { assignByName, DenseLearner, type DenseEngineOptions } from './learner.ts';
 import { createObjective, type DenseBatchTensors } from './loss.ts';
 
 export type { DenseEngineOptions } from './learner.ts';
@@ -29,6 +30,12 @@ export interface DenseEngine {
   step(batch: DenseBatch, seed: number, learningRate?: number): Promise<number>;
   /** The whole model's weights (only the encoder's trained), for the `dense` checkpoint. */
   weights(): Promise<NamedArray[]>;
+  /**
+   * Everything a resumed training needs to continue bit for bit: the model's and the objective's
+   * variables, both optimisers' moments, the step count (the dense-partial checkpoint).
+   */
+  state(): Promise<EngineState>;
+  restore(state: EngineState): Promise<void>;
   /** Optimisation steps taken. */
   readonly steps: number;
   dispose(): Promise<void>;
@@ -65,6 +72,12 @@ export function objectiveWithOptimizer(opts: DenseEngineOptions) {
     apply: (grads: ReadonlyMap<string, tf.Tensor>, learningRate?: number) => {
       if (objective.variables.size > 0) adam.apply(grads, learningRate);
     },
+    /** The objective's variables and moments, named apart from the encoder's ("dense.*"). */
+    state: async () => ({ weights: await exportWeights(objective.variables), optimizer: await adam.getState() }),
+    restore: (state: EngineState) => {
+      assignByName(objective.variables, state.weights, 'dense objective');
+      if (objective.variables.size > 0) adam.setState(state.optimizer, state.step);
+    },
     dispose: () => {
       adam.dispose();
       objective.dispose();
@@ -90,6 +103,11 @@ export function createSingleDenseEngine(opts: DenseEngineOptions): DenseEngine {
       return value;
     },
     weights: () => learner.weights(),
+    state: async () => mergeStates(await learner.state(), await head.state()),
+    async restore(state) {
+      learner.restore(state);
+      head.restore(state);
+    },
     get steps() {
       return learner.step;
     },
@@ -98,4 +116,9 @@ export function createSingleDenseEngine(opts: DenseEngineOptions): DenseEngine {
       head.dispose();
     },
   };
+}
+
+/** The encoder's state and the objective's in one EngineState (their names do not overlap). */
+export function mergeStates(encoder: EngineState, objective: Pick<EngineState, 'weights' | 'optimizer'>): EngineState {
+  return { weights: [...encoder.weights, ...objective.weights], optimizer: [...encoder.optimizer, ...objective.optimizer], step: encoder.step };
 }

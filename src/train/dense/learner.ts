@@ -9,7 +9,7 @@ import type { TrainConfig } from '../../config/sections/train.ts';
 import { createDsiModel, exportWeights } from '../../model/dsi-model.ts';
 import { imageEmbedding } from '../../model/embedding.ts';
 import type { DsiModel } from '../../model/types.ts';
-import type { ModelShape, NamedArray } from '../../types.ts';
+import type { EngineState, ModelShape, NamedArray } from '../../types.ts';
 import { Adam } from '../engine/adam.ts';
 
 export interface DenseEngineOptions {
@@ -78,6 +78,17 @@ export class DenseLearner {
     return exportWeights(this.model.variables);
   }
 
+  /** Weights, AdAM moments and step: what an interrupted dense training resumes from. */
+  async state(): Promise<EngineState> {
+    return { weights: await this.weights(), optimizer: await this.adam.getState(), step: this.adam.step };
+  }
+
+  /** Takes the model's variables and the encoder's moments from `state` by name (other names are not this learner's). */
+  restore(state: EngineState): void {
+    assignByName(this.model.variables, state.weights, 'dense learner');
+    this.adam.setState(state.optimizer, state.step);
+  }
+
   dispose(): void {
     this.adam.dispose();
     this.model.dispose();
@@ -85,5 +96,16 @@ export class DenseLearner {
 
   private byName(grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
     return new Map([...this.encoderVariables].map(([name, v]) => [name, grads[v.name]]));
+  }
+}
+
+/** Assign every variable its array from `arrays` (matched by name; extra arrays are ignored). */
+export function assignByName(variables: ReadonlyMap<string, tf.Variable>, arrays: readonly NamedArray[], owner: string): void {
+  const byName = new Map(arrays.map((a) => [a.name, a]));
+  for (const [name, variable] of variables) {
+    const a = byName.get(name);
+    if (!a) throw new Error(`${owner}: the saved state has no "${name}"`);
+    if (a.data.length !== variable.size) throw new Error(`${owner}: "${name}" has ${a.data.length} values, expected ${variable.size}`);
+    variable.assign(tf.tensor(a.data as Float32Array, variable.shape, 'float32'));
   }
 }

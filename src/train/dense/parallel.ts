@@ -12,10 +12,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { WorkerClient } from '../../runtime/workers.ts';
-import type { NamedArray } from '../../types.ts';
+import type { EngineState, NamedArray } from '../../types.ts';
 import { GradientSum, shardRanges, shardSeed } from '../engine/parallel.ts';
 import type { DenseEngine, DenseEngineOptions } from './engine.ts';
-import { batchTensors, objectiveWithOptimizer } from './engine.ts';
+import { batchTensors, mergeStates, objectiveWithOptimizer } from './engine.ts';
 
 export async function createParallelDenseEngine(opts: DenseEngineOptions, workerCount: number): Promise<DenseEngine> {
   const workers = Array.from({ length: workerCount }, () => new WorkerClient(new URL('./worker.ts', import.meta.url), opts));
@@ -56,6 +56,13 @@ export async function createParallelDenseEngine(opts: DenseEngineOptions, worker
       return loss;
     },
     weights: () => workers[0].call<NamedArray[]>('weights', null),
+    // Every worker applies the same summed gradients, so worker 0's replica speaks for all.
+    state: async () => mergeStates(await workers[0].call<EngineState>('state', null), await head.state()),
+    async restore(state) {
+      await Promise.all(workers.map((w) => w.call('restore', state)));
+      head.restore(state);
+      steps = state.step;
+    },
     get steps() {
       return steps;
     },

@@ -7,6 +7,7 @@ import { workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { serveRequests, type WorkerHandlers } from '../../runtime/workers.ts';
 import { initBackend } from '../../runtime/backend.ts';
+import type { EngineState } from '../../types.ts';
 import { DenseLearner, type DenseEngineOptions } from './learner.ts';
 
 const opts = workerData as DenseEngineOptions;
@@ -47,6 +48,13 @@ const handlers: WorkerHandlers = {
   },
   async weights() {
     return { value: await learner.weights() };
+  },
+  async state() {
+    return { value: await learner.state() };
+  },
+  async restore(state: EngineState) {
+    learner.restore(state);
+    return { value: null };
   },
 };
 
