@@ -9,7 +9,7 @@ const iv = (mean: number, half = 0.02): Interval => ({ mean, low: mean - half, h
 function row(run: string, dbSize: number, kind: string, values: Record<string, Interval>, extra: Partial<TableRow> = {}): TableRow {
   const baseline = kind === 'bovw' || kind === 'dense';
   return {
-    run, dataset: 'imagenette', dbSize, kind, idScheme: baseline ? '-' : 'clustered',
+    run, dataset: 'imagenette', dbSize, kind, idScheme: baseline ? '-' : 'clustered', corpusIds: 'clustered',
     model: { bovw: 'BoVW', dense: 'Dense', 'zero-shot': 'ViT DSI zero-shot', 'fine-tuned': 'ViT DSI fine-tuned' }[kind]!,
     queries: 38, oocQueries: 300, values, msPerQuery: null, ...extra,
   };

@@ -144,6 +144,34 @@ test('out-of-corpus queries (dsi eval --queries DIR) appear as (OOC) columns bes
   }
 });
 
+test('the scaling plot joins one corpus per DB size: BoVW on clustered-ID and random-ID corpora are two lines', async () => {
+  // The same images in another order give BoVW another k-means sample, hence other numbers.
+  const withBovw = (r: ReturnType<typeof report>, p: number) => ({
+    ...r,
+    models: r.models.map((m) => (m.kind === 'bovw' ? { ...m, full: { ...m.full, precision: est(p) } } : m)),
+  });
+  const dir = await store({
+    'nette-512-c': withBovw(report('nette-512-c', 'frgfm/imagenette', 512, 'clustered', 0.6), 0.2),
+    'nette-512-r': withBovw(report('nette-512-r', 'frgfm/imagenette', 512, 'random', 0.5), 0.3),
+    'nette-1024-c': withBovw(report('nette-1024-c', 'frgfm/imagenette', 1024, 'clustered', 0.4), 0.25),
+    'nette-1024-h': withBovw(report('nette-1024-h', 'frgfm/imagenette', 1024, 'hierarchical', 0.45), 0.25),
+    'tiny-c': report('tiny-c', 'zh-plus/tiny-imagenet', 512, 'clustered', 0.3),
+  });
+  try {
+    const table = buildResultsTable(['nette-512-c', 'nette-512-r', 'nette-1024-c', 'nette-1024-h', 'tiny-c'].map((r) => readEvalReport(dir, r)));
+    const bovw = scalingPoints(table).filter((p) => p.model.startsWith('BoVW') && p.metric === 'P@10');
+    const line = (dataset: string, model: string) => bovw.filter((p) => p.dataset === dataset && p.model === model).map((p) => [p.dbSize, p.mean]);
+    // At 1024 the clustered and hierarchical corpora gave one BoVW row: it stays on the clustered line.
+    assert.deepEqual(line('frgfm/imagenette', 'BoVW (SIFT) (clustered-ID corpus)'), [[512, 0.2], [1024, 0.25]]);
+    assert.deepEqual(line('frgfm/imagenette', 'BoVW (SIFT) (random-ID corpus)'), [[512, 0.3]]);
+    assert.equal(table.rows.find((r) => r.kind === 'bovw' && r.dbSize === 1024)!.corpusIds, 'clustered/hierarchical');
+    // A dataset with one corpus per size keeps the plain name.
+    assert.deepEqual(line('zh-plus/tiny-imagenet', 'BoVW (SIFT)'), [[512, 0.25 + 0.1]]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the scaling plot: P@10 and IA@1 per model against DB size, with intervals, as a PNG', async () => {
   const dir = await store({
     'nette-512-c': report('nette-512-c', 'frgfm/imagenette', 512, 'clustered', 0.6),

@@ -49,7 +49,7 @@ export function withReferenceRows(table: ResultsTable): ResultsTable {
       if (/imagenette/i.test(row.dataset)) {
         for (const f of FIGURES.filter((x) => x.dbSize === row.dbSize)) {
           const values: Record<string, Interval | null> = { 'IA@1': point(f.ia1), 'IA@5': point(f.ia5), '"MAP@10" (ref)': point(f.map10), 'Recall@100 (ref)': point(f.recall100) };
-          rows.push({ run: 'REFERENCE.md', dataset: row.dataset, dbSize: row.dbSize, idScheme: f.ids, kind: f.kind, model: `reference paper: ${f.model}`, queries: 10, oocQueries: null, values, msPerQuery: null, reported: true });
+          rows.push({ run: 'REFERENCE.md', dataset: row.dataset, dbSize: row.dbSize, idScheme: f.ids, corpusIds: f.ids, kind: f.kind, model: `reference paper: ${f.model}`, queries: 10, oocQueries: null, values, msPerQuery: null, reported: true });
         }
       }
     }

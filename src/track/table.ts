@@ -29,6 +29,12 @@ export interface TableRow {
   dbSize: number;
   /** "-" for BoVW and the dense dual encoder, which have no IDs. */
   idScheme: string;
+  /**
+   * The ID scheme of the corpus the row was measured on, for baselines too: they read no IDs, but
+   * the corpus's image order (hence BoVW's k-means sample) follows them. "clustered/hierarchical"
+   * when one baseline row stands for corpora of several schemes.
+   */
+  corpusIds: string;
   kind: string;
   model: string;
   queries: number | null;
@@ -123,6 +129,7 @@ export function buildResultsTable(reports: { run: string; report: unknown; outOf
         dataset: stringField(corpus, 'dataset') ?? '?',
         dbSize: numberField(corpus, 'dbSize') ?? 0,
         idScheme: kind === 'bovw' || kind === 'dense' ? '-' : (stringField(corpus, 'idScheme') ?? '?'),
+        corpusIds: stringField(corpus, 'idScheme') ?? '?',
         kind,
         model: stringField(m, 'label') ?? kind,
         queries: numberField(path(m, 'full'), 'queries') ?? numberField(field(report, 'querySet'), 'count'),
@@ -182,8 +189,10 @@ function dedupeBaselines(rows: TableRow[]): TableRow[] {
     }
     const key = JSON.stringify([row.dataset, row.dbSize, row.model, row.values]);
     const first = seen.get(key);
-    if (first) first.run += `, ${row.run}`;
-    else {
+    if (first) {
+      first.run += `, ${row.run}`;
+      if (!first.corpusIds.split('/').includes(row.corpusIds)) first.corpusIds += `/${row.corpusIds}`;
+    } else {
       seen.set(key, row);
       out.push(row);
     }

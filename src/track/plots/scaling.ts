@@ -17,8 +17,35 @@ export interface ScalingPoint {
   high: number | null;
 }
 
+/**
+ * A line must join one corpus per DB size. A baseline measured on two corpora of one size (the
+ * clustered-ID and random-ID runs hold the same images in different orders, so BoVW's k-means
+ * sample differs) gets one line per corpus order in that dataset, named after it.
+ */
+const LINE_ORDER = ['clustered', 'random', 'hierarchical'];
+
+function lineLabel(table: ResultsTable): (row: ResultsTable['rows'][number]) => string {
+  const perSize = new Map<string, number>();
+  for (const row of table.rows) {
+    if (row.idScheme !== '-') continue;
+    const key = JSON.stringify([row.dataset, row.model, row.dbSize]);
+    perSize.set(key, (perSize.get(key) ?? 0) + 1);
+  }
+  const split = new Set([...perSize].filter(([, n]) => n > 1).map(([key]) => JSON.stringify((JSON.parse(key) as unknown[]).slice(0, 2))));
+  return (row) => {
+    if (row.idScheme !== '-') return `${row.model} (${row.idScheme})`;
+    if (!split.has(JSON.stringify([row.dataset, row.model]))) return row.model;
+    // A row standing for several corpora (same numbers) joins the line of the first in this order,
+    // so a size measured on clustered and hierarchical corpora stays on the clustered line.
+    const schemes = row.corpusIds.split('/');
+    const first = LINE_ORDER.find((s) => schemes.includes(s)) ?? schemes[0];
+    return `${row.model} (${first}-ID corpus)`;
+  };
+}
+
 export function scalingPoints(table: ResultsTable): ScalingPoint[] {
   const metrics = table.columns.filter((c) => /^P@\d+$/.test(c) || /^P@\d+ \(OOC\)$/.test(c) || c === 'IA@1');
+  const labelOf = lineLabel(table);
   const points: ScalingPoint[] = [];
   for (const row of table.rows) {
     for (const metric of metrics) {
@@ -28,7 +55,7 @@ export function scalingPoints(table: ResultsTable): ScalingPoint[] {
         dataset: row.dataset,
         dbSize: row.dbSize,
         metric,
-        model: row.idScheme === '-' ? row.model : `${row.model} (${row.idScheme})`,
+        model: labelOf(row),
         mean: v.mean,
         low: Number.isFinite(v.low) ? v.low : null,
         high: Number.isFinite(v.high) ? v.high : null,
