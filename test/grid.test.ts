@@ -94,10 +94,12 @@ test('plan: variables, defaults, row selection, the commands of each state', asy
 
 test('runner: an interrupted row resumes, a fresh row trains, a finished grid is skipped', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dsi-grid-'));
-  const env = { DSI_HOME: dir, DSI_CACHE_DIR: join(dir, 'cache'), DSI_NO_PROGRESS: '1' };
+  const env = { DSI_HOME: dir, DSI_CACHE_DIR: join(dir, 'cache') };
   const experimentsDir = join(dir, 'experiments');
   const saved = { ...process.env };
   Object.assign(process.env, env);
+  // Progress as a user's grid shows it: plain lines in the row logs.
+  delete process.env.DSI_NO_PROGRESS;
   try {
     const rows = loadPlan(await writePlan(dir), {}, {});
     const dirs: GridDirs = { experiments: experimentsDir, checkpoints: join(dir, 'checkpoints'), logs: join(dir, 'experiments', 'grid') };
@@ -117,6 +119,9 @@ test('runner: an interrupted row resumes, a fresh row trains, a finished grid is
     assert.match(logA, /dsi eval --run tiny-clustered --protocol both/);
     const logB = await readFile(join(dirs.logs, 'tiny-random.log'), 'utf8');
     assert.match(logB, /dsi train --config quickstart.yaml --run tiny-random --set data.num_images=24/);
+    // A row's log says where a long run is: a line per training epoch, one per finished step.
+    assert.match(logB, /\nindexing epoch 1\/\d+: loss \d/);
+    assert.match(logB, /\nSIFT: \d+ img in [\d.]+ s/);
     const steps = (await readFile(join(dirs.logs, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(steps.map((s) => `${s.row}/${s.step}/${s.exit}`), ['tiny-clustered/train/0', 'tiny-clustered/eval/0', 'tiny-random/train/0', 'tiny-random/eval-out-of-corpus/0', 'tiny-random/eval/0']);
     const ooc = (await readdir(join(experimentsDir, 'tiny-random'))).filter((f) => /^eval-queries-samples-2pc-[0-9a-f]{6}\.json$/.test(f));

@@ -140,7 +140,11 @@ export async function runGrid(rows: GridRow[], opts: GridRunOptions): Promise<Gr
   return result;
 }
 
-/** One child at a time, output appended to `log`; an abort asks it to stop after its step (SIGINT). */
+/**
+ * One child at a time, output appended to `log`; an abort asks it to stop after its step (SIGINT).
+ * The child's stderr is the file, so its progress comes as plain lines (one per training epoch,
+ * one per finished bar with its rate): `tail -f` on a row's log shows where a long run is.
+ */
 function runLogged(dsi: string[], args: string[], log: string, signal?: AbortSignal): Promise<number> {
   const fd = openSync(log, 'a');
   return new Promise<number>((resolve, reject) => {
@@ -148,7 +152,7 @@ function runLogged(dsi: string[], args: string[], log: string, signal?: AbortSig
     try {
       child = spawn(dsi[0], [...dsi.slice(1), ...args], {
         stdio: ['ignore', fd, fd],
-        env: { ...process.env, DSI_NO_PROGRESS: process.env.DSI_NO_PROGRESS ?? '1' },
+        env: process.env,
       });
     } catch (err) {
       closeSync(fd);
