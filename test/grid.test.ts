@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -174,6 +174,42 @@ test('a row run again from scratch reports the wall time of its last attempt onl
   await writeFile(join(dir, row, 'steps.jsonl'), lines.join('\n') + '\n');
   assert.deepEqual(rowWallTimes(dir, row), { train: 1000, bovw: 5, eval: 25 });
   await rm(dir, { recursive: true });
+});
+
+test('a step whose runner was killed outright is recorded by the next runner, to its last heartbeat, and counts in the row\'s time', { timeout: 60_000 }, async () => {
+  const { rowWallTimes } = await import('../src/grid/results.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'dsi-grid-kill-'));
+  try {
+    const logs = join(dir, 'grid');
+    await mkdir(logs, { recursive: true });
+    // A runner in the middle of a train step, then SIGKILL: no exit is ever seen.
+    const code = `import { startStep } from ${JSON.stringify(join(PROJECT_ROOT, 'src', 'grid', 'step-record.ts'))}; startStep(${JSON.stringify(logs)}, 'r', 'train'); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: PROJECT_ROOT, stdio: 'ignore' });
+    const current = join(logs, 'current-step.json');
+    for (let i = 0; i < 200 && !existsSync(current); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const beat = JSON.parse(await readFile(current, 'utf8'));
+    assert.deepEqual([beat.row, beat.step], ['r', 'train']);
+    // Say its last heartbeat came 600 s after it started.
+    beat.started = new Date(Date.parse(beat.alive) - 600_000).toISOString();
+    await writeFile(current, JSON.stringify(beat));
+
+    const said: string[] = [];
+    await runGrid([], { dirs: { experiments: join(dir, 'experiments'), checkpoints: join(dir, 'checkpoints'), logs }, say: (l) => said.push(l) });
+    assert.ok(!existsSync(current), 'the lost step is recorded once: current-step.json is removed');
+    assert.match(said.join('\n'), /r: its train step was killed \(no exit seen\); recorded 600 s/);
+    const steps = (await readFile(join(logs, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(steps.map((x) => [x.row, x.step, x.exit, x.seconds, x.lost]), [['r', 'train', 137, 600, true]]);
+
+    // The resumed part adds to it in the row's wall time.
+    await mkdir(join(dir, 'results', 'r'), { recursive: true });
+    const resumed = { row: 'r', step: 'train', exit: 0, seconds: 300, at: new Date().toISOString() };
+    await writeFile(join(dir, 'results', 'r', 'steps.jsonl'), [...steps, resumed].map((x) => JSON.stringify(x)).join('\n') + '\n');
+    assert.deepEqual(rowWallTimes(join(dir, 'results'), 'r'), { train: 900 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('dsi grid --list tells a fresh clone which rows already have a committed result in experiments/results', async () => {

@@ -7,6 +7,7 @@ import { gridFindings } from './findings.ts';
 import type { GridRow } from './plan.ts';
 import { withReferenceRows } from './reference-rows.ts';
 import { staleSettings } from './stale.ts';
+import { LOST_EXIT, type StepRecord } from './step-record.ts';
 
 /**
  * The grid's results as the repository keeps them: each finished row's run store (config, logs,
@@ -65,20 +66,13 @@ export function relativisePaths(dir: string, project: string): void {
   }
 }
 
-interface Step {
-  row: string;
-  step: string;
-  exit: number;
-  seconds: number;
-}
-
-function stepsOf(logs: string, row: string): Step[] {
+function stepsOf(logs: string, row: string): StepRecord[] {
   const file = join(logs, 'steps.jsonl');
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as Step)
+    .map((l) => JSON.parse(l) as StepRecord)
     .filter((s) => s.row === row);
 }
 
@@ -89,12 +83,13 @@ export function rowWallTimes(results: string, row: string): Record<string, numbe
   let out: Record<string, number> = {};
   let finished = false;
   for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
-    const s = JSON.parse(line) as Step;
+    const s = JSON.parse(line) as StepRecord;
     // A row run again from scratch (--rerun-stale) starts a new attempt after a finished one:
     // only the last attempt's work made the row's numbers.
     if (finished) out = {};
-    // 130: interrupted and resumed later; that part of the work counts. Failed steps do not.
-    if (s.exit === 0 || s.exit === 130) out[s.step] = (out[s.step] ?? 0) + s.seconds;
+    // 130: interrupted and resumed later, LOST_EXIT: killed and resumed later (to its last
+    // heartbeat); that part of the work counts. Failed steps do not.
+    if (s.exit === 0 || s.exit === 130 || s.exit === LOST_EXIT) out[s.step] = (out[s.step] ?? 0) + s.seconds;
     finished = s.step === 'eval' && s.exit === 0;
   }
   return out;
@@ -124,7 +119,7 @@ export function gridResultsMarkdown(plan: readonly GridRow[], results: string, p
     '',
     renderResultsTable(table, 'md').replace(/^### /gm, '#### '),
     ...findingsSection(table),
-    'Wall time per row on this 2-core machine (wasm), minutes (train resumed across sessions counts each part):',
+    'Wall time per row on this 2-core machine (wasm), minutes (train resumed across sessions counts each part; a part ended by a hard kill counts to its last heartbeat):',
     '',
     '| row | train | BoVW + eval | total |',
     '|---|---|---|---|',

@@ -6,6 +6,7 @@ import { UserError } from '../runtime/errors.ts';
 import type { GridRow } from './plan.ts';
 import { processAlive } from '../runtime/process.ts';
 import { setAsideStaleRun, staleSettings } from './stale.ts';
+import { recordLostStep, startStep } from './step-record.ts';
 
 /**
  * Runs the rows of a grid plan one after the other, each as `dsi train` -> `dsi bovw` ->
@@ -18,7 +19,7 @@ import { setAsideStaleRun, staleSettings } from './stale.ts';
  *   a run whose settings differ from the plan's (stale.ts) -> skipped and reported; with
  *                                   rerunStale, set aside under .stale/ and run afresh
  * A failing row is reported and the grid goes on with the next one. <logDir>/steps.jsonl records
- * every step's wall time (the "time per run" of the results note).
+ * every step's wall time (the "time per run" of the results note), a hard-killed one too (step-record.ts).
  */
 export type RowState = 'done' | 'started' | 'todo' | 'stale';
 
@@ -82,6 +83,8 @@ export async function runGrid(rows: GridRow[], opts: GridRunOptions): Promise<Gr
   mkdirSync(opts.dirs.logs, { recursive: true });
   const release = opts.dryRun ? () => {} : lockGrid(opts.dirs.logs);
   try {
+    const lost = opts.dryRun ? null : recordLostStep(opts.dirs.logs);
+    if (lost) say(`${lost.row}: its ${lost.step} step was killed (no exit seen); recorded ${lost.seconds.toFixed(0)} s, to its last heartbeat`);
     for (const row of rows) {
       if (opts.signal?.aborted) {
         result.interrupted = true;
@@ -114,10 +117,9 @@ export async function runGrid(rows: GridRow[], opts: GridRunOptions): Promise<Gr
           continue;
         }
         appendFileSync(log, `\n===== ${new Date().toISOString()} dsi ${args.map(shellQuote).join(' ')}\n`);
-        const started = Date.now();
+        const record = startStep(opts.dirs.logs, row.name, step);
         const code = await runLogged(dsi, args, log, opts.signal);
-        const seconds = (Date.now() - started) / 1000;
-        appendFileSync(join(opts.dirs.logs, 'steps.jsonl'), JSON.stringify({ row: row.name, step, exit: code, seconds, at: new Date().toISOString() }) + '\n');
+        const { seconds } = record(code);
         say(`  ${step}: ${code === 0 ? 'ok' : `exit ${code}`} in ${seconds.toFixed(1)} s`);
         if (opts.signal?.aborted) {
           result.interrupted = true;
