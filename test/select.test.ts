@@ -11,6 +11,7 @@ import { loadCheckpoint } from '../src/runs/checkpoint.ts';
 import { keptEpoch } from '../src/track/compare.ts';
 import type { EpochMetrics } from '../src/track/types.ts';
 import { isBetterRetrieval, type RetrievalScore } from '../src/train/phases.ts';
+import { epochLine } from '../src/train/epoch.ts';
 
 import { SELECT_K, selectionQueries } from '../src/train/val-retrieval.ts';
 import { quietTrainRunner, readMetricsFile, tempDir, tinyConfig, tinyCorpus } from './train-fixtures.ts';
@@ -134,4 +135,11 @@ test('early_stop_measure=clean ends the joint warm-up at the first epoch whose c
   const config = tinyConfig({ ...SELECT, 'train.joint_warmup_epochs': 20, 'train.retrieval_epochs': 0, 'train.early_stop_accuracy': threshold, 'train.early_stop_patience': 1 });
   const stopped = await run('select-warmup', config);
   assert.equal(stopped.state.indexingEpochsRun, stopAt, `clean accuracy per warm-up epoch: ${rows.map((r) => r.clean_id_accuracy).join(', ')}`);
+});
+
+test('a warm-up epoch\'s log line shows the clean exact-ID accuracy the early stop reads', () => {
+  const [first] = readMetricsFile(experiments(), 'select-straight').filter((r) => r.phase === 'indexing');
+  assert.match(epochLine(first, 20), new RegExp(`^indexing epoch 1/20: loss [\\d.]+ tok [\\d.]+ id [\\d.]+ clean id ${first.clean_id_accuracy!.toFixed(3)} \\(`));
+  const { clean_id_accuracy: _, ...withoutClean } = first;
+  assert.doesNotMatch(epochLine(withoutClean, 20), /clean/);
 });

@@ -18,6 +18,8 @@ import { addStats, emptyStats, meanStats } from './engine/stats.ts';
 export function epochLine(row: EpochMetrics, maxEpochs: number): string {
   return (
     `${row.phase} epoch ${row.epoch}/${maxEpochs}: loss ${row.loss.toFixed(4)} tok ${row.token_accuracy.toFixed(3)} id ${row.id_accuracy.toFixed(3)}` +
+    // The early stop reads the clean index (train.early_stop_measure=clean), so a log shows it too.
+    (row.clean_id_accuracy === undefined ? '' : ` clean id ${row.clean_id_accuracy.toFixed(3)}`) +
     ` (${row.images_per_sec.toFixed(1)} img/s, ${row.wall_time_s.toFixed(1)} s so far)`
   );
 }
