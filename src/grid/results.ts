@@ -101,12 +101,17 @@ export function gridResultsMarkdown(plan: readonly GridRow[], results: string, p
   const table = withReferenceRows(buildResultsTable(present.map((r) => readEvalReport(results, r))));
   const todo = plan.filter((r) => !present.includes(r.name)).map((r) => `\`${r.name}\``);
   const minutes = (s: number) => (s / 60).toFixed(1);
+  const sum = { train: 0, total: 0 };
   const times = present.map((r) => {
     const t = rowWallTimes(results, r);
     const total = Object.values(t).reduce((a, b) => a + b, 0);
     if (total === 0) return `| ${r} | - | - | - |`;
+    sum.train += t.train ?? 0;
+    sum.total += total;
     return `| ${r} | ${t.train === undefined ? '-' : minutes(t.train)} | ${minutes(total - (t.train ?? 0))} | ${minutes(total)} |`;
   });
+  const hours = (s: number) => `${minutes(s)} (${(s / 3600).toFixed(1)} h)`;
+  if (present.length > 1) times.push(`| **these ${present.length} rows** | ${hours(sum.train)} | ${minutes(sum.total - sum.train)} | ${hours(sum.total)} |`);
   const stale = plan
     .filter((r) => present.includes(r.name))
     .map((r) => ({ row: r.name, changed: staleSettings(r, results) }))
