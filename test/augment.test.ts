@@ -28,7 +28,7 @@ test('augmentation is off in the reference config and deterministic per seed, ke
     const seeds = [1, 2, 3, 4, 5].map((s) => mixSeed(42, 0, 0, s));
     const views = seeds.map((seed) => augmentImage(src, 32, seed, opts));
     views.forEach((v, i) => {
-      assert.ok(v instanceof Uint8Array);
+      assert.ok(v instanceof Uint8Array, 'v instanceof Uint8Array');
       assert.equal(v.length, 32 * 32 * 3, 'same shape');
       assert.deepEqual(v, augmentImage(src, 32, seeds[i], opts), 'same seed, same view');
     });
@@ -41,7 +41,7 @@ test('augmentation is off in the reference config and deterministic per seed, ke
   // Jitter moves brightness by at most its strength on average.
   const jittered = augmentImage(src, 32, 9, { cropScale: 1, flip: 0, colorJitter: 0.2, erase: 0 });
   const mean = (a: Uint8Array) => a.reduce((x, y) => x + y, 0) / a.length;
-  assert.ok(Math.abs(mean(jittered) - mean(src)) < 0.25 * 255);
+  assert.ok(Math.abs(mean(jittered) - mean(src)) < 0.25 * 255, 'Math.abs(mean(jittered) - mean(src)) < 0.25 * 255');
   assert.notEqual(mixSeed(1, 2, 3), mixSeed(1, 3, 2));
 });
 

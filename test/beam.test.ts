@@ -41,7 +41,7 @@ describe('ID trie', () => {
     assert.equal(trie.walk([1, 4, 0]), null);
     assert.equal(trie.size, 131);
     assert.equal(trie.maxDigits, 3);
-    assert.ok(trie.has(130) && !trie.has(131));
+    assert.ok(trie.has(130) && !trie.has(131), 'trie.has(130) && !trie.has(131)');
   });
 });
 
@@ -87,7 +87,7 @@ describe('constrained beam search (synthetic scorer)', () => {
     };
     const [r] = await beamSearch(1, scorerFrom(fn), trie, { beamWidth: 2, topK: 2, constrained: true, maxDigits: 3 });
     assert.deepEqual(r.ids, [70, 7]);
-    assert.ok(Math.abs(r.scores[0] - Math.log(0.405)) < 1e-5 && Math.abs(r.scores[1] - Math.log(0.36)) < 1e-5);
+    assert.ok(Math.abs(r.scores[0] - Math.log(0.405)) < 1e-5 && Math.abs(r.scores[1] - Math.log(0.36)) < 1e-5, 'Math.abs(r.scores[0] - Math.log(0.405)) < 1e-5 && Math.abs(r.scores[1] - Math.log(0.36)) < 1e-5');
   });
 
   it('beam width 1 is greedy decoding restricted to the trie', async () => {
@@ -105,7 +105,7 @@ describe('constrained beam search (synthetic scorer)', () => {
         digits = [...digits, best];
       }
       assert.deepEqual(results[q].ids, [Number(digits.join(''))]);
-      assert.ok(Math.abs(results[q].scores[0] - score) < 1e-5);
+      assert.ok(Math.abs(results[q].scores[0] - score) < 1e-5, 'Math.abs(results[q].scores[0] - score) < 1e-5');
     }
   });
 
@@ -119,8 +119,8 @@ describe('constrained beam search (synthetic scorer)', () => {
         if (g.id === null) return;
         compared++;
         // Beam search may find a better sequence than greedy, never a worse top-1.
-        assert.ok(beams[q].scores[0] >= g.score - 1e-6);
-        if (beams[q].ids[0] !== g.id) assert.ok(beams[q].scores[0] > g.score);
+        assert.ok(beams[q].scores[0] >= g.score - 1e-6, 'beams[q].scores[0] >= g.score - 1e-6');
+        if (beams[q].ids[0] !== g.id) assert.ok(beams[q].scores[0] > g.score, 'beams[q].scores[0] > g.score');
       });
     }
     assert.ok(compared > 10, `only ${compared} greedy decodes were valid`);
@@ -153,7 +153,7 @@ describe('unconstrained beam search', () => {
       return peaked(END, 0.95);
     };
     const [r] = await beamSearch(1, scorerFrom(fn), trie, { beamWidth: 3, topK: 3, constrained: false, maxDigits: 3 });
-    assert.ok(!r.ids.includes(999) && !r.ids.includes(998));
+    assert.ok(!r.ids.includes(999) && !r.ids.includes(998), '!r.ids.includes(999) && !r.ids.includes(998)');
     assert.ok(r.invalid >= 1, 'the invalid favourite is counted');
     assert.equal(r.ids.length + r.invalid, 3);
     assertWellFormed(r.ids, r.scores, trie);
@@ -221,7 +221,7 @@ describe('beam search with a tiny trained model (real photos)', () => {
       valid++;
       assert.equal(wide[q].ids[0], g.id, `query ${q}: beam top-1 vs greedy`);
       assert.deepEqual(narrow[q].ids, [g.id]);
-      assert.ok(Math.abs(wide[q].scores[0] - g.score) < 1e-4);
+      assert.ok(Math.abs(wide[q].scores[0] - g.score) < 1e-4, 'Math.abs(wide[q].scores[0] - g.score) < 1e-4');
     });
     // The memorised model writes every indexed image's own ID greedily.
     assert.ok(valid >= corpus.indexedRows.length, `${valid} valid greedy decodes`);
@@ -265,7 +265,7 @@ describe('beam search with a tiny trained model (real photos)', () => {
     assert.equal(tf.memory().numTensors, before);
     one.results.forEach((r, q) => {
       assert.deepEqual(three.results[q].ids, r.ids);
-      r.scores.forEach((s, i) => assert.ok(Math.abs(s - three.results[q].scores[i]) < 1e-4));
+      r.scores.forEach((s, i) => assert.ok(Math.abs(s - three.results[q].scores[i]) < 1e-4, 'Math.abs(s - three.results[q].scores[i]) < 1e-4'));
       assert.deepEqual([...r.ids].sort((a, b) => a - b), corpus.indexedRows.map((_, id) => id), 'K = database size returns every ID once');
     });
   });

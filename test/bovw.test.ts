@@ -77,7 +77,7 @@ test("Hamerly-accelerated k-means gives plain Lloyd's result on real SIFT descri
   let maxDiff = 0;
   for (let i = 0; i < fast.centroids.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fast.centroids[i] - plain.centroids[i]));
   assert.ok(maxDiff < 1e-3, `centroids differ by ${maxDiff}`);
-  assert.ok(Math.abs(fast.inertia - plain.inertia) <= 1e-6 * plain.inertia);
+  assert.ok(Math.abs(fast.inertia - plain.inertia) <= 1e-6 * plain.inertia, 'Math.abs(fast.inertia - plain.inertia) <= 1e-6 * plain.inertia');
   assert.ok(searched / fast.iterations < 0.8, `bounds skipped too little: ${searched / fast.iterations} of points searched per iteration`);
 });
 
@@ -184,7 +184,7 @@ test('end to end on real Imagenette photos: same-class images rank above chance;
 
     const quick = quickEvaluate(index, corpus);
     assert.equal(quick.queries, 60);
-    assert.ok(Math.abs(quick.chancePrecision - 1 / 3) < 1e-9);
+    assert.ok(Math.abs(quick.chancePrecision - 1 / 3) < 1e-9, 'Math.abs(quick.chancePrecision - 1 / 3) < 1e-9');
     // SIFT BoVW is a weak retriever (REFERENCE.md: P@10 0.17 vs chance 0.10 on 10 classes). Measured
     // when written: P@10 0.41 vs chance 0.33, mean per-query AUC 0.556 with standard error 0.024. A
     // broken vocabulary, assignment or ranking gives chance level, which fails both checks.
@@ -208,7 +208,7 @@ test('end to end on real Imagenette photos: same-class images rank above chance;
     // An indexed image queried against the index finds itself first (identical histogram).
     const self = rankByBovw(index, imagePixels(corpus, corpus.indexedRows[5]), corpus.imageSize, 3);
     assert.equal(self.ids[0], 5);
-    assert.ok(Math.abs(self.scores[0] - 1) < 1e-5);
+    assert.ok(Math.abs(self.scores[0] - 1) < 1e-5, 'Math.abs(self.scores[0] - 1) < 1e-5');
 
     // The batched form used by dsi eval / search: a buffer of several images, one ranking each.
     const [q0, q1] = queriesOf(corpus, 'test');

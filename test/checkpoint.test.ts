@@ -85,7 +85,7 @@ test('checkpoint round-trip: identical weights, optimizer state, trainer state a
   const before = await logitsOf(trained.engine);
   const afterLoad = await logitsOf(loaded.engine);
   assert.deepEqual(afterLoad, before);
-  assert.ok(before.some((v) => v !== 0));
+  assert.ok(before.some((v) => v !== 0), 'before.some((v) => v !== 0)');
 
   // Saving again replaces the folder atomically.
   await saveCheckpoint('roundtrip', 'last', { ...trained, trainer: { ...trained.trainer, epoch: 2 } }, dirs.path);
@@ -132,7 +132,7 @@ test('a checkpoint is refused for another model config or corpus, naming what di
   // Training keys may differ (e.g. more epochs on resume).
   assert.doesNotThrow(() => assertCompatible(ckpt, tinyConfig({ 'train.indexing_epochs': 99 }), corpus.hash));
   assert.throws(() => assertCompatible(ckpt, tinyConfig({ 'model.embed_dim': 64, 'model.encoder_layers': 2 }), corpus.hash), (e: unknown) => {
-    assert.ok(e instanceof UserError);
+    assert.ok(e instanceof UserError, 'e instanceof UserError');
     assert.match(e.message, /model\.embed_dim: checkpoint 32, config 64/);
     assert.match(e.message, /model\.encoder_layers: checkpoint 1, config 2/);
     return true;
@@ -168,7 +168,7 @@ test('dsi train --resume: refuses a changed model, continues otherwise, and refu
   assert.equal(resumed.completed, true);
   assert.equal(resumed.runName, 'cli');
   assert.equal(resumed.state.indexingEpochsRun, 3, 'the --set on resume applied to the checkpoint config');
-  assert.ok(existsSync(join(common.checkpointsDir, 'cli', 'indexing', 'checkpoint.json')));
+  assert.ok(existsSync(join(common.checkpointsDir, 'cli', 'indexing', 'checkpoint.json')), 'existsSync(join(common.checkpointsDir, \'cli\', \'indexing\', \'checkpoint.json\'))');
   const run = JSON.parse(readFileSync(join(common.experimentsDir, 'cli', 'run.json'), 'utf8'));
   assert.equal(run.backend, 'wasm');
 

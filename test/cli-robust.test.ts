@@ -42,7 +42,7 @@ test('--root DIR (and DSI_HOME) put checkpoints/, experiments/ and data/cache/ u
   const r = dsi(['data', '--config', 'quickstart.yaml', ...SMALL, '--json', '--root', root], { cwd: cwd.path });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).cache_path.startsWith(join(root, 'data', 'cache')), true);
-  assert.ok(!existsSync(join(cwd.path, 'data')));
+  assert.ok(!existsSync(join(cwd.path, 'data')), '!existsSync(join(cwd.path, \'data\'))');
   const list = dsi(['runs', 'list', '--json'], { cwd: PROJECT_ROOT, env: { ...baseEnv(), DSI_HOME: root } });
   assert.equal(list.status, 0, list.stderr);
 });
@@ -132,6 +132,6 @@ test('SIGTERM stops `dsi train` like Ctrl-C: the step finishes, the run says how
   assert.match(stderr, /SIGTERM received, stopping after this step/);
   assert.match(stdout, /run term \(wasm\): stopped\n/);
   assert.match(stdout, /\n\s+dsi train --resume --run term +# continue where it stopped/);
-  assert.ok(existsSync(join(dirs.path, 'checkpoints', 'term', 'last', 'checkpoint.json')));
+  assert.ok(existsSync(join(dirs.path, 'checkpoints', 'term', 'last', 'checkpoint.json')), 'existsSync(join(dirs.path, \'checkpoints\', \'term\', \'last\', \'checkpoint.json\'))');
   assert.ok(!existsSync(join(dirs.path, 'checkpoints', 'term', '.lock')), 'lock released');
 });

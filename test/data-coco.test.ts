@@ -68,7 +68,7 @@ test('COCO without a captions file: a clear error unless coco_min_captions=0', a
   );
   const corpus = await prepareCorpus(cocoConfig(root, ['data.coco_min_captions=0']), { cacheRoot });
   assert.equal(corpus.records.length, 30);
-  assert.ok(corpus.records.every((r) => r.captions.length === 0));
+  assert.ok(corpus.records.every((r) => r.captions.length === 0), 'corpus.records.every((r) => r.captions.length === 0)');
 });
 
 test('COCO without captions (real coco128): a clear error unless coco_min_captions=0', { skip: COCO128.skip }, async () => {
@@ -79,7 +79,7 @@ test('COCO without captions (real coco128): a clear error unless coco_min_captio
   );
   const corpus = await prepareCorpus(cocoConfig(COCO128.path, ['data.coco_split=train2017', 'data.coco_min_captions=0']), { cacheRoot });
   assert.equal(corpus.records.length, 30);
-  assert.ok(corpus.records.every((r) => r.captions.length === 0));
+  assert.ok(corpus.records.every((r) => r.captions.length === 0), 'corpus.records.every((r) => r.captions.length === 0)');
   assert.deepEqual(
     corpus.skipped.filter((s) => s.reason === 'no object annotations').map((s) => s.source),
     ['000000000250.jpg', '000000000508.jpg'],

@@ -128,7 +128,7 @@ test('a missing root is a UserError naming it; a relative root is also found und
     assert.equal(corpus.classNames.length, 10);
     assert.equal(corpus.indexedRows.length, 100);
     assert.equal(corpus.skipped.length, 0);
-    assert.ok(corpus.records[0].source.startsWith(join(PROJECT_ROOT, 'data', 'samples')));
+    assert.ok(corpus.records[0].source.startsWith(join(PROJECT_ROOT, 'data', 'samples')), 'corpus.records[0].source.startsWith(join(PROJECT_ROOT, \'data\', \'samples\'))');
   } finally {
     process.chdir(cwd);
   }
@@ -143,7 +143,7 @@ test('dsi data prints the summary as JSON and reports a bad root with exit statu
   assert.equal(summary.images, 400);
   assert.equal(summary.indexed, 100);
   assert.deepEqual(summary.queries, { train: 240, val: 30, test: 30 });
-  assert.ok(existsSync(join(summary.cache_path, 'images.bin')));
+  assert.ok(existsSync(join(summary.cache_path, 'images.bin')), 'existsSync(join(summary.cache_path, \'images.bin\'))');
   const bad = spawnSync(process.execPath, [bin, 'data', '--config', 'quickstart.yaml', '--set', 'data.root=/no/such/dir'], { env, encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /data\.root=\/no\/such\/dir is not a folder/);
@@ -203,5 +203,5 @@ test('a folder corpus follows symlinked photos and class folders, and skips a li
   assert.equal(corpus.records.length, 12);
   assert.deepEqual([...corpus.classNames].sort(), ['n01440764', 'n02102040']);
   assert.ok(corpus.skipped.some((s) => s.source.endsWith('loop') && /symbolic link loop/.test(s.reason)), JSON.stringify(corpus.skipped));
-  assert.ok(corpus.skipped.some((s) => s.source.endsWith('zz-dangling.jpg') && /broken symbolic link/.test(s.reason)));
+  assert.ok(corpus.skipped.some((s) => s.source.endsWith('zz-dangling.jpg') && /broken symbolic link/.test(s.reason)), 'corpus.skipped.some((s) => s.source.endsWith(\'zz-dangling.jpg\') && /broken symbolic link/.test(s.reason))');
 });

@@ -28,9 +28,9 @@ test('a real JPEG becomes size x size x 3 RGB, and a smaller copy of it looks th
   const rgb = await decodeToSquareRgb(photo, { size: SIZE });
   assert.equal(rgb.length, SIZE * SIZE * 3);
   const png = await sharp(photo).resize(100, 100).png().toBuffer();
-  assert.ok(meanAbsDiff(rgb, await decodeToSquareRgb(png, { size: SIZE })) < 6);
+  assert.ok(meanAbsDiff(rgb, await decodeToSquareRgb(png, { size: SIZE })) < 6, 'meanAbsDiff(rgb, await decodeToSquareRgb(png, { size: SIZE })) < 6');
   // Not a constant image: a decoder that returned zeros would fail here.
-  assert.ok(new Set(rgb).size > 50);
+  assert.ok(new Set(rgb).size > 50, 'new Set(rgb).size > 50');
 });
 
 test('greyscale, CMYK and 16-bit files decode to RGB close to the original', async () => {
@@ -45,11 +45,11 @@ test('greyscale, CMYK and 16-bit files decode to RGB close to the original', asy
 
   const cmykJpeg = await sharp(photo).toColourspace('cmyk').jpeg().toBuffer();
   assert.equal((await sharp(cmykJpeg).metadata()).space, 'cmyk');
-  assert.ok(meanAbsDiff(reference, await decodeToSquareRgb(cmykJpeg, { size: SIZE })) < 15);
+  assert.ok(meanAbsDiff(reference, await decodeToSquareRgb(cmykJpeg, { size: SIZE })) < 15, 'meanAbsDiff(reference, await decodeToSquareRgb(cmykJpeg, { size: SIZE })) < 15');
 
   const png16 = await sharp(photo).toColourspace('rgb16').png().toBuffer();
   assert.equal((await sharp(png16).metadata()).depth, 'ushort');
-  assert.ok(meanAbsDiff(reference, await decodeToSquareRgb(png16, { size: SIZE })) < 6);
+  assert.ok(meanAbsDiff(reference, await decodeToSquareRgb(png16, { size: SIZE })) < 6, 'meanAbsDiff(reference, await decodeToSquareRgb(png16, { size: SIZE })) < 6');
 });
 
 test('transparent pixels of a PNG with alpha become white', async () => {
@@ -69,7 +69,7 @@ test('EXIF orientation is applied', async () => {
   const tagged = await sharp(photo).withMetadata({ orientation: 6 }).jpeg().toBuffer();
   const rotated = await sharp(photo).rotate(90).jpeg().toBuffer();
   const fromTagged = await decodeToSquareRgb(tagged, { size: SIZE });
-  assert.ok(meanAbsDiff(fromTagged, await decodeToSquareRgb(rotated, { size: SIZE })) < 6);
+  assert.ok(meanAbsDiff(fromTagged, await decodeToSquareRgb(rotated, { size: SIZE })) < 6, 'meanAbsDiff(fromTagged, await decodeToSquareRgb(rotated, { size: SIZE })) < 6');
   assert.ok(meanAbsDiff(fromTagged, await decodeToSquareRgb(photo, { size: SIZE })) > 15, 'rotation changed the image');
 });
 
@@ -79,11 +79,11 @@ test('non-square images are centre-cropped, or rejected outside the aspect toler
   const rgb = await decodeToSquareRgb(wide, { size: SIZE });
   // The centre crop is the middle 112x112 of the stretched photo.
   const centre = await sharp(wide).extract({ left: 56, top: 0, width: 112, height: 112 }).png().toBuffer();
-  assert.ok(meanAbsDiff(rgb, await decodeToSquareRgb(centre, { size: SIZE })) < 4);
+  assert.ok(meanAbsDiff(rgb, await decodeToSquareRgb(centre, { size: SIZE })) < 4, 'meanAbsDiff(rgb, await decodeToSquareRgb(centre, { size: SIZE })) < 4');
   assert.match(await rejection(wide, 0.1), /aspect 224x112 deviates 1\.000 .*aspect_tolerance=0\.1/);
-  assert.ok(withinAspectTolerance(110, 100, 0.1));
-  assert.ok(!withinAspectTolerance(112, 100, 0.1));
-  assert.ok(withinAspectTolerance(640, 480, 0.4) && withinAspectTolerance(480, 640, 0.4));
+  assert.ok(withinAspectTolerance(110, 100, 0.1), 'withinAspectTolerance(110, 100, 0.1)');
+  assert.ok(!withinAspectTolerance(112, 100, 0.1), '!withinAspectTolerance(112, 100, 0.1)');
+  assert.ok(withinAspectTolerance(640, 480, 0.4) && withinAspectTolerance(480, 640, 0.4), 'withinAspectTolerance(640, 480, 0.4) && withinAspectTolerance(480, 640, 0.4)');
 });
 
 test('truncated, empty, non-image and tiny files are rejected with a reason, never a crash', async () => {

@@ -64,7 +64,7 @@ describe('dense dual-encoder engine', () => {
     const initial = new Map((await exportWeights(fresh.variables)).map((w) => [w.name, w.data]));
     fresh.dispose();
     const decoder = two.weights.filter((w) => w.name.startsWith('decoder.'));
-    assert.ok(decoder.length > 0);
+    assert.ok(decoder.length > 0, 'decoder.length > 0');
     for (const w of decoder) assert.deepEqual(w.data, initial.get(w.name), w.name);
     const encoder = two.weights.filter((w) => w.name.startsWith('encoder.'));
     assert.ok(encoder.some((w) => w.data.some((v, j) => v !== initial.get(w.name)![j])), 'the encoder moved');

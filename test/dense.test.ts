@@ -50,8 +50,8 @@ test('the dense dual encoder ranks same-class images of data/samples above chanc
   ];
   // train.workers=2: the data-parallel engines (DSI and dense) end to end, checkpoint to eval.
   const trained = await launchTraining({ overrides, run: 'dense', backend: 'wasm', ...roots, log: quiet });
-  assert.ok(trained.checkpointsWritten.includes('dense'));
-  assert.ok(existsSync(join(roots.checkpointsDir, 'dense', 'dense', 'checkpoint.json')));
+  assert.ok(trained.checkpointsWritten.includes('dense'), 'trained.checkpointsWritten.includes(\'dense\')');
+  assert.ok(existsSync(join(roots.checkpointsDir, 'dense', 'dense', 'checkpoint.json')), 'existsSync(join(roots.checkpointsDir, \'dense\', \'dense\', \'checkpoint.json\'))');
 
   const { report } = await runEvaluation({ run: 'dense', protocol: 'full', skipBovw: true, backend: 'wasm', ...roots, log: quiet });
   const dense = report.models.find((m) => m.kind === 'dense')!;
@@ -109,10 +109,10 @@ test('a finished run gets its dense baseline later (here the cosine classifier):
     'train.indexing_epochs=1', 'train.retrieval_epochs=1', 'train.dense_epochs=0', 'train.batch_size=16', 'train.workers=1', 'tracking.wandb=disabled',
   ];
   const first = await launchTraining({ overrides, run: 'late-dense', backend: 'wasm', ...roots, log: quiet });
-  assert.ok(!first.checkpointsWritten.includes('dense'));
+  assert.ok(!first.checkpointsWritten.includes('dense'), '!first.checkpointsWritten.includes(\'dense\')');
   const later = await launchTraining({ overrides: ['train.dense_epochs=1', 'train.dense_objective=classifier'], resume: 'late-dense', backend: 'wasm', ...roots, log: quiet });
   assert.deepEqual(later.checkpointsWritten, ['dense']);
-  assert.ok(existsSync(join(roots.checkpointsDir, 'late-dense', 'dense', 'checkpoint.json')));
+  assert.ok(existsSync(join(roots.checkpointsDir, 'late-dense', 'dense', 'checkpoint.json')), 'existsSync(join(roots.checkpointsDir, \'late-dense\', \'dense\', \'checkpoint.json\'))');
   const stored = readFileSync(join(roots.experimentsDir, 'late-dense', 'config.yaml'), 'utf8');
   assert.match(stored, /dense_epochs: 1\n/);
   assert.match(stored, /dense_objective: classifier\n/);

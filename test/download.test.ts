@@ -69,7 +69,7 @@ test('downloads the exact bytes, follows redirects, sends headers, leaves no .pa
   seen.length = 0;
   const dest = join(dir, 'a', 'photos.bin');
   await downloadFile(`${base}/moved`, dest, { headers: { Authorization: 'Bearer hf_test' } });
-  assert.ok(payload.length > 50_000);
+  assert.ok(payload.length > 50_000, 'payload.length > 50_000');
   assert.deepEqual(await readFile(dest), payload);
   assert.deepEqual(await readdir(join(dir, 'a')), ['photos.bin']);
   assert.equal(seen.at(-1)!.auth, 'Bearer hf_test');
@@ -80,7 +80,7 @@ test('a broken transfer keeps the .part and the next call resumes it with a Rang
   seen.length = 0;
   const dest = join(dir, 'b.bin');
   await assert.rejects(downloadFile(`${base}/file`, dest, { retries: 0 }), (e: unknown) => {
-    assert.ok(e instanceof UserError);
+    assert.ok(e instanceof UserError, 'e instanceof UserError');
     assert.match(e.message, /broke off.*run the command again to resume/);
     return true;
   });
@@ -123,7 +123,7 @@ test('a .part that already holds every byte is completed from the 416 answer', a
 test('HTTP errors name the URL and the status, and leave no file behind', async () => {
   const dest = join(dir, 'f.bin');
   await assert.rejects(downloadFile(`${base}/missing.bin?sig=secret`, dest), (e: unknown) => {
-    assert.ok(e instanceof HttpStatusError);
+    assert.ok(e instanceof HttpStatusError, 'e instanceof HttpStatusError');
     assert.equal(e.status, 404);
     assert.match(e.message, /127\.0\.0\.1:\d+\/missing\.bin.*HTTP 404/);
     assert.doesNotMatch(e.message, /secret/);
@@ -140,16 +140,16 @@ test('an unreachable host fails fast: refused port and a host that never answers
 
   let t0 = Date.now();
   await assert.rejects(downloadFile(`http://127.0.0.1:${closedPort}/x`, join(dir, 'g.bin')), (e: unknown) => {
-    assert.ok(e instanceof UnreachableError);
+    assert.ok(e instanceof UnreachableError, 'e instanceof UnreachableError');
     assert.match(e.message, /cannot reach http:\/\/127\.0\.0\.1:\d+\/x \(ECONNREFUSED\)/);
     return true;
   });
-  assert.ok(Date.now() - t0 < 3000);
+  assert.ok(Date.now() - t0 < 3000, 'Date.now() - t0 < 3000');
 
   modes = ['hang'];
   t0 = Date.now();
   await assert.rejects(downloadFile(`${base}/file`, join(dir, 'h.bin'), { connectTimeoutMs: 300 }), (e: unknown) => {
-    assert.ok(e instanceof UnreachableError);
+    assert.ok(e instanceof UnreachableError, 'e instanceof UnreachableError');
     assert.match(e.message, /no answer within 0\.3 s/);
     return true;
   });

@@ -135,7 +135,7 @@ describe('data-parallel engine (2 worker threads)', () => {
     const s1 = await single.trainStep(batch, 3);
     const s2 = await parallel.trainStep(batch, 3);
     assert.equal(s2.tokens, s1.tokens);
-    assert.ok(Math.abs(s2.lossSum - s1.lossSum) < 1e-3 * s1.lossSum);
+    assert.ok(Math.abs(s2.lossSum - s1.lossSum) < 1e-3 * s1.lossSum, 'Math.abs(s2.lossSum - s1.lossSum) < 1e-3 * s1.lossSum');
     const [a, b] = [await single.getState(), await parallel.getState()];
     // Adam's first step is ~lr * sign(g): compare with a tolerance well below lr (1e-3 here).
     a.weights.forEach((w, i) => w.data.forEach((v, j) => assert.ok(Math.abs(v - b.weights[i].data[j]) < 2e-4, `${w.name}[${j}]`)));

@@ -60,16 +60,16 @@ describe('dsi eval', () => {
     assert.equal(r.corpus.indexed, 12);
     assert.equal(r.querySet.count, 4);
     for (const m of r.models) {
-      assert.ok(m.reference && m.full);
+      assert.ok(m.reference && m.full, 'm.reference && m.full');
       // map_n = recall_n = 10 but only 4 test queries exist: the sample is all of them
       assert.equal(m.reference.mapQueries.length, 4);
       assert.equal(m.reference.recallQueries.length, 4);
       assert.equal(m.full.queries, 4);
       for (const v of [m.reference.refMap, m.reference.recall, m.full.map.mean, m.full.precision.mean, m.full.recall.mean, m.full.ndcg.mean]) assert.ok(inUnit(v), `${v}`);
-      assert.ok(m.full.map.low <= m.full.map.mean && m.full.map.mean <= m.full.map.high);
+      assert.ok(m.full.map.low <= m.full.map.mean && m.full.map.mean <= m.full.map.high, 'm.full.map.low <= m.full.map.mean && m.full.map.mean <= m.full.map.high');
       // K = 100 > 12 indexed images: the whole database is returned, so recall is 1
       assert.equal(m.full.recall.mean, 1);
-      assert.ok(m.msPerQuery > 0);
+      assert.ok(m.msPerQuery > 0, 'm.msPerQuery > 0');
     }
   });
 
@@ -110,7 +110,7 @@ describe('dsi eval', () => {
 
   it('reference protocol alone reports the sampled numbers and true MAP on the same sample', async () => {
     const { report, markdown } = await evaluate({ run: 'full', protocol: 'reference' });
-    assert.ok(report.models.every((m) => m.full === null && m.fullAllQueries === null && m.reference));
+    assert.ok(report.models.every((m) => m.full === null && m.fullAllQueries === null && m.reference), 'report.models.every((m) => m.full === null && m.fullAllQueries === null && m.reference)');
     assert.match(markdown, /true MAP@10 \(ref sample\)/);
   });
 
@@ -133,8 +133,8 @@ describe('dsi eval', () => {
     assert.equal((JSON.parse(readFileSync(files[0], 'utf8')) as { query_set: { count: number } }).query_set.count, 4, 'eval JSON files use snake_case keys');
     assert.equal(report.querySet.count, 4);
     assert.equal(report.querySet.skipped, 1);
-    assert.ok(report.notes.some((n) => n.includes('n99999999')));
-    assert.ok(report.models.every((m) => m.full?.queries === 4 && m.fullAllQueries === null));
+    assert.ok(report.notes.some((n) => n.includes('n99999999')), 'report.notes.some((n) => n.includes(\'n99999999\'))');
+    assert.ok(report.models.every((m) => m.full?.queries === 4 && m.fullAllQueries === null), 'report.models.every((m) => m.full?.queries === 4 && m.fullAllQueries === null)');
   });
 
   it('--split val scores the val queries and a decode.flip_average override gets its own files: the run\'s own result stays', async () => {
@@ -143,7 +143,7 @@ describe('dsi eval', () => {
     assert.match(val.files[0], /eval-val\.json$/);
     assert.equal(val.report.querySet.count, queriesOf(corpus, 'val').length);
     assert.match(val.report.querySet.source, /val split/);
-    assert.ok(val.report.models.every((m) => m.fullAllQueries === null));
+    assert.ok(val.report.models.every((m) => m.fullAllQueries === null), 'val.report.models.every((m) => m.fullAllQueries === null)');
     const flip = await evaluate({ run: 'full', protocol: 'full', overrides: ['decode.flip_average=true'] });
     assert.match(flip.files[0], /eval-flip\.json$/);
     assert.equal(flip.report.decode.flipAverage, true);
@@ -164,7 +164,7 @@ describe('dsi eval', () => {
     await assert.rejects(evaluate({ run: 'unfinished' }), (e: Error) => e instanceof UserError && /dsi train --resume --run unfinished/.test(e.message));
     const { report } = await evaluate({ run: 'phase1', protocol: 'reference' });
     assert.deepEqual(report.models.map((m) => m.kind), ['zero-shot']);
-    assert.ok(report.notes.some((n) => n.includes('dsi train --resume --run phase1')));
+    assert.ok(report.notes.some((n) => n.includes('dsi train --resume --run phase1')), 'report.notes.some((n) => n.includes(\'dsi train --resume --run phase1\'))');
     // BoVW is built when missing; where it cannot be (K=200 words from a dozen 32 px images), the note says why.
     const withBovw = await runEvaluation({ ...roots, log: () => {}, backend: 'wasm', run: 'phase1', protocol: 'reference' });
     assert.ok(withBovw.report.notes.some((n) => /no BoVW row: .*fewer than bovw\.clusters=200/.test(n)), withBovw.report.notes.join('\n'));
@@ -189,7 +189,7 @@ describe('dsi search', () => {
     for (const h of a.hits) assert.equal(h.relevant, h.classes.includes(wnid));
     assert.ok(b.hits.every((h) => h.relevant === null), 'no class known for a loose file');
     assert.match(r.text, /rank\s+ID\s+score\s+source\s+class\s+relevant/);
-    assert.ok(existsSync(png));
+    assert.ok(existsSync(png), 'existsSync(png)');
     const meta = await sharp(png).metadata();
     assert.equal(meta.format, 'png');
     // The layout fits K: 5 results plus the query make one line of 6 tiles (not 10 empty columns), under a legend.
@@ -211,7 +211,7 @@ describe('dsi search', () => {
     // The image is indexed in the embedded corpus: BoVW finds it first, with cosine 1.
     assert.equal(r.queries[0].hits.length, 3);
     assert.equal(r.queries[0].hits[0].source, image);
-    assert.ok(Math.abs(r.queries[0].hits[0].score - 1) < 1e-6);
+    assert.ok(Math.abs(r.queries[0].hits[0].score - 1) < 1e-6, 'Math.abs(r.queries[0].hits[0].score - 1) < 1e-6');
   });
 });
 
@@ -226,7 +226,7 @@ describe('dsi eval shows BoVW beside the ViT models', () => {
     lines.length = 0;
     const again = await runEvaluation({ ...roots, backend: 'wasm', log: (m) => lines.push(m), run: 'phase1', protocol: 'full', overrides });
     assert.equal(again.report.models[0].kind, 'bovw');
-    assert.ok(!lines.some((l) => l.includes('building it')));
+    assert.ok(!lines.some((l) => l.includes('building it')), '!lines.some((l) => l.includes(\'building it\'))');
     const skipped = await evaluate({ run: 'phase1', protocol: 'full', overrides });
     assert.deepEqual(skipped.report.models.map((m) => m.kind), ['zero-shot']);
   });
@@ -267,18 +267,18 @@ describe('dsi eval shows BoVW beside the ViT models', () => {
     assert.equal(a.lists.length, set.count);
     assert.deepEqual(b.lists, a.lists);
     assert.equal(progressed, set.count);
-    assert.ok(b.msPerQuery > 0);
+    assert.ok(b.msPerQuery > 0, 'b.msPerQuery > 0');
   });
 
   it('eval.json and --json use snake_case keys; runs compare still reads them', () => {
     const json = JSON.parse(readFileSync(join(roots.experimentsDir, 'phase1', 'eval.json'), 'utf8'));
     assert.equal(json.corpus.db_size, 24);
     assert.equal(json.corpus.id_scheme, 'clustered');
-    assert.ok(json.models[0].ms_per_query > 0);
+    assert.ok(json.models[0].ms_per_query > 0, 'json.models[0].ms_per_query > 0');
     assert.equal(json.models[0].full.map_k, 10);
     assert.equal(JSON.stringify(json).match(/"[a-z]+[A-Z][A-Za-z]*":/)?.[0], undefined, "no camelCase key left");
     const metrics = evalReportMetrics(json);
-    assert.ok(typeof metrics['eval/zero-shot/MAP@10'] === 'number' && typeof metrics['eval/zero-shot/ms_per_query'] === 'number');
+    assert.ok(typeof metrics['eval/zero-shot/MAP@10'] === 'number' && typeof metrics['eval/zero-shot/ms_per_query'] === 'number', 'typeof metrics[\'eval/zero-shot/MAP@10\'] === \'number\' && typeof metrics[\'eval/zero-shot/ms_per_query\'] === \'number\'');
   });
 
   it('`dsi bovw --run R` works from the run: its corpus, its data config, bovw keys changeable', async () => {

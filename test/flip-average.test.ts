@@ -39,7 +39,7 @@ describe('flip-averaged scoring', () => {
     const scorer = flipAveragedScorer(inner, 2);
     const out = await scorer([{ query: 0, prefix: [3] }]);
     assert.deepEqual(asked[0], [{ query: 0, prefix: [3] }, { query: 2, prefix: [3] }]);
-    assert.ok(Math.abs(Math.exp(out[1]) - 0.75) < 1e-6 && Math.abs(Math.exp(out[2]) - 0.25) < 1e-6);
+    assert.ok(Math.abs(Math.exp(out[1]) - 0.75) < 1e-6 && Math.abs(Math.exp(out[2]) - 0.25) < 1e-6, 'Math.abs(Math.exp(out[1]) - 0.75) < 1e-6 && Math.abs(Math.exp(out[2]) - 0.25) < 1e-6');
     assert.equal(out[0], -Infinity, 'no mass in either stays no mass');
     const total = Array.from(out).reduce((a, v) => a + Math.exp(v), 0);
     assert.ok(Math.abs(total - 1) < 1e-6, 'still a distribution');
@@ -56,7 +56,7 @@ describe('flip-averaged scoring', () => {
     const plain = await searchWithModel(model, trie, images, opts);
     const flipped = await searchWithModel(model, trie, images, { ...opts, flipAverage: true });
     assert.deepEqual(flipped.results[0].ids, plain.results[0].ids);
-    flipped.results[0].scores.forEach((s, i) => assert.ok(Math.abs(s - plain.results[0].scores[i]) < 1e-4));
+    flipped.results[0].scores.forEach((s, i) => assert.ok(Math.abs(s - plain.results[0].scores[i]) < 1e-4, 'Math.abs(s - plain.results[0].scores[i]) < 1e-4'));
     const moved = [1, 2, 3].some((q) => flipped.results[q].scores.some((s, i) => Math.abs(s - plain.results[q].scores[i]) > 1e-4));
     assert.ok(moved, 'asymmetric images are scored differently once mirrored');
     for (const r of flipped.results) assert.equal(new Set(r.ids).size, 10);

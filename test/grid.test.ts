@@ -83,7 +83,7 @@ test('plan: variables, defaults, row selection, the commands of each state', asy
 
     // The shipped plan parses, and its configs exist (but for the dsi recipe's placeholder).
     const shipped = loadPlan(join(PROJECT_ROOT, 'configs', 'grid.yaml'), {}, {});
-    assert.ok(shipped.length >= 13);
+    assert.ok(shipped.length >= 13, 'shipped.length >= 13');
     for (const r of shipped) {
       if (r.config !== 'imagenette-dsi.yaml') assert.ok(existsSync(join(PROJECT_ROOT, 'configs', r.config)), r.config);
     }
@@ -127,7 +127,7 @@ test('runner: an interrupted row resumes, a fresh row trains, a finished grid is
     const ooc = (await readdir(join(experimentsDir, 'tiny-random'))).filter((f) => /^eval-queries-samples-2pc-[0-9a-f]{6}\.json$/.test(f));
     assert.equal(ooc.length, 1, 'the out-of-corpus report is written beside eval.json');
     const oocReport = JSON.parse(await readFile(join(experimentsDir, 'tiny-random', ooc[0]), 'utf8'));
-    assert.ok(oocReport.query_set.count > 0 && oocReport.query_set.in_corpus >= 0);
+    assert.ok(oocReport.query_set.count > 0 && oocReport.query_set.in_corpus >= 0, 'oocReport.query_set.count > 0 && oocReport.query_set.in_corpus >= 0');
     const report = JSON.parse(await readFile(join(experimentsDir, 'tiny-random', 'eval.json'), 'utf8'));
     assert.equal(report.corpus.id_scheme, 'random');
 

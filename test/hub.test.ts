@@ -159,7 +159,7 @@ test("the dataset's own parquet is used when it has one; names come from the car
 test('a gated dataset without HF_TOKEN says to set it and accept the terms; a wrong token is refused', async () => {
   const data = hubData({ dataset: 'ILSVRC/imagenet-1k', hub_config: null });
   await assert.rejects(openHubSource(data, { cacheDir }), (e: unknown) => {
-    assert.ok(e instanceof UserError);
+    assert.ok(e instanceof UserError, 'e instanceof UserError');
     assert.match(e.message, /ILSVRC\/imagenet-1k is gated.*HTTP 401.*set HF_TOKEN.*accept the dataset's terms/);
     assert.match(e.message, /data\.source=folder/);
     return true;
@@ -178,12 +178,12 @@ test('with HF_TOKEN the token goes as a Bearer header to the Hub only, and is wr
   assert.equal(source.items.length, 4);
   assert.equal(source.aspectSelection, true); // full ImageNet: square-first selection
   const hubCalls = hub.requests.filter((r) => r.server === 'hub');
-  assert.ok(hubCalls.length >= 3 && hubCalls.every((r) => r.authorization === `Bearer ${TOKEN}`));
+  assert.ok(hubCalls.length >= 3 && hubCalls.every((r) => r.authorization === `Bearer ${TOKEN}`), 'hubCalls.length >= 3 && hubCalls.every((r) => r.authorization === `Bearer ${TOKEN}`)');
   // The signed CDN URL lives on another origin: the token must not follow the redirect there.
-  assert.ok(hub.downloads().length > 0 && hub.downloads().every((r) => r.authorization === undefined));
+  assert.ok(hub.downloads().length > 0 && hub.downloads().every((r) => r.authorization === undefined), 'hub.downloads().length > 0 && hub.downloads().every((r) => r.authorization === undefined)');
   for (const file of await walk(cacheDir)) {
     assert.ok(!(await readFile(file)).includes(TOKEN), `token found in ${file}`);
-    assert.ok(!file.includes(TOKEN));
+    assert.ok(!file.includes(TOKEN), '!file.includes(TOKEN)');
   }
 });
 
@@ -197,7 +197,7 @@ test('an unreachable endpoint fails fast with the local-copy hint; a cached data
   process.env.HF_ENDPOINT = deadEndpoint;
   const t0 = Date.now();
   await assert.rejects(openHubSource(data, { cacheDir }), (e: unknown) => {
-    assert.ok(e instanceof UserError);
+    assert.ok(e instanceof UserError, 'e instanceof UserError');
     assert.match(e.message, /cannot reach the Hugging Face Hub at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
     assert.match(e.message, /--set data\.source=folder --set data\.root=/);
     return true;
@@ -272,7 +272,7 @@ test('end to end: prepareCorpus builds a small corpus through data.source=hub, t
   const sha = fakeSha('imagenette-parquet');
   for (const record of corpus.records.slice(0, 4)) {
     const row = Number(/#(\d+)$/.exec(record.source)![1]);
-    assert.ok(record.source.startsWith(`hub:frgfm/imagenette@${sha}/160px/train#`));
+    assert.ok(record.source.startsWith(`hub:frgfm/imagenette@${sha}/160px/train#`), 'record.source.startsWith(`hub:frgfm/imagenette@${sha}/160px/train#`)');
     assert.deepEqual(record.classes, [CLASSES[images[row].label!].name]);
     const expected = await sharp(images[row].bytes).resize(32, 32).removeAlpha().raw().toBuffer();
     const got = corpus.pixels.subarray(record.row * 32 * 32 * 3, (record.row + 1) * 32 * 32 * 3);

@@ -25,7 +25,7 @@ function assertCodesRoundTrip(codes: string[]) {
     const tokens = encodeCode(code, length);
     assert.equal(tokens[length], END);
     assert.equal(trie.idOf(tokens), id, `code ${code} decodes to its ID`);
-    assert.ok(trie.has(id));
+    assert.ok(trie.has(id), 'trie.has(id)');
   });
 }
 

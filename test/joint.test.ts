@@ -88,7 +88,7 @@ test('schedule=joint with augmentation and the AdamW/cosine/smoothing/clipping r
   assert.ok(existsSync(join(root, 'joint-straight', 'retrieval', 'weights.bin')), 'best-val checkpoint');
   const rows = readMetricsFile(join(dirs.path, 'experiments'), 'joint-straight');
   assert.deepEqual(rows.map((r) => `${r.phase}${r.epoch}`), ['indexing1', 'indexing2', 'retrieval1', 'retrieval2', 'retrieval3']);
-  assert.ok(rows.filter((r) => r.phase === 'retrieval').every((r) => Number.isFinite(r.val_loss)));
+  assert.ok(rows.filter((r) => r.phase === 'retrieval').every((r) => Number.isFinite(r.val_loss)), 'rows.filter((r) => r.phase === \'retrieval\').every((r) => Number.isFinite(r.val_loss))');
   // Cosine: each phase's logged (last-step) rate falls epoch by epoch.
   const rates = rows.filter((r) => r.phase === 'retrieval').map((r) => r.learning_rate);
   assert.ok(rates[0] > rates[1] && rates[1] > rates[2], `rates ${rates.join(', ')}`);

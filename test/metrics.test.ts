@@ -76,7 +76,7 @@ describe('retrieval metrics (hand-computed)', () => {
     assert.equal(ndcgAtK([1, 2], none, 2), null);
     const map = meanAveragePrecisionAtK([[1, 2], [3]], [none, relevanceOf([3])], 2);
     assert.deepEqual(map, { mean: 1, n: 1, skipped: 1 });
-    assert.ok(Number.isNaN(meanOf([null]).mean));
+    assert.ok(Number.isNaN(meanOf([null]).mean), 'Number.isNaN(meanOf([null]).mean)');
   });
 
   it('ties in score are broken by ascending ID, so metrics are deterministic', () => {
@@ -120,7 +120,7 @@ describe('bootstrap confidence intervals', () => {
     const many = Array.from({ length: 1200 }, (_, i) => values[i % values.length]);
     const wide = bootstrapMean(values, 300, 1);
     const narrow = bootstrapMean(many, 300, 1);
-    assert.ok(narrow.high - narrow.low < (wide.high - wide.low) / 5);
+    assert.ok(narrow.high - narrow.low < (wide.high - wide.low) / 5, 'narrow.high - narrow.low < (wide.high - wide.low) / 5');
     assert.deepEqual(bootstrapMean([0.3, 0.3, 0.3], 100, 1), { mean: 0.3, low: 0.3, high: 0.3, n: 3 });
     assert.equal(bootstrapMean([], 100, 1).n, 0);
   });

@@ -75,7 +75,7 @@ describe('model kernels', () => {
     // 15 rows over 4 images, out of order: image 2 has more rows than the batched path takes,
     // image 1 none (its query finished), image 3 one.
     const memoryIndex = Int32Array.from([2, 0, 2, 2, 3, 2, 0, 2, 2, 2, 2, 2, 0, 2, 2]);
-    assert.ok(memoryIndex.filter((i) => i === 2).length > BATCHED_MAX_ROWS);
+    assert.ok(memoryIndex.filter((i) => i === 2).length > BATCHED_MAX_ROWS, 'memoryIndex.filter((i) => i === 2).length > BATCHED_MAX_ROWS');
     const [rows, images, memLen, heads, d] = [memoryIndex.length, 4, 5, 2, 8];
     let seed = 10;
     const lin = (i: number, o: number) => ({ w: tf.variable(tf.randomNormal([i, o], 0, 0.5, 'float32', seed++)), b: tf.variable(tf.randomNormal([o], 0, 0.5, 'float32', seed++)) });

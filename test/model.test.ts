@@ -164,7 +164,7 @@ describe('loss', () => {
     assert.equal(counts[2], 2, 'two ID sequences');
     // And a non-PAD change does move it.
     const c = tokenCrossEntropy(tf.add(base, tf.mul(tf.sub(1, padMask), 3)) as tf.Tensor3D, targets);
-    assert.ok(Number.isFinite((await c.lossSum.data())[0]));
+    assert.ok(Number.isFinite((await c.lossSum.data())[0]), 'Number.isFinite((await c.lossSum.data())[0])');
     const perfect = tf.mul(tf.cast(tf.oneHot(targets, 13), 'float32'), 50) as tf.Tensor3D;
     const p = await tokenCrossEntropy(perfect, targets).counts.data();
     assert.deepEqual([...p], [5, 5, 2, 2], 'all tokens and both IDs right');
@@ -195,7 +195,7 @@ describe('GELU', () => {
     const x = tf.tensor2d(xs, [2, 4]);
     const ref = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
     const y = await gelu(x).data();
-    xs.forEach((v, i) => assert.ok(Math.abs(y[i] - ref(v)) < 1e-5));
+    xs.forEach((v, i) => assert.ok(Math.abs(y[i] - ref(v)) < 1e-5, 'Math.abs(y[i] - ref(v)) < 1e-5'));
     const g = await tf.grad((t: tf.Tensor) => tf.sum(gelu(t as tf.Tensor2D)))(x).data();
     xs.forEach((v, i) => assert.ok(Math.abs(g[i] - (ref(v + 1e-3) - ref(v - 1e-3)) / 2e-3) < 1e-3, `x=${v}`));
   });

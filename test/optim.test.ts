@@ -19,10 +19,10 @@ test('the reference config keeps Adam at a constant rate, no smoothing, no clipp
 
 test('warm-up then cosine: linear ramp over the first steps, half the rate mid-phase, 0 at the end', () => {
   const s = { base: 1e-3, schedule: 'cosine' as const, warmupSteps: 10, phaseEpochs: 20 };
-  assert.ok(Math.abs(learningRateAt(s, 0, 0) - 1e-4) < 1e-12);
-  assert.ok(Math.abs(learningRateAt(s, 9, 0) - 1e-3) < 1e-12);
-  assert.ok(Math.abs(learningRateAt(s, 100, 10) - 5e-4) < 1e-12);
-  assert.ok(learningRateAt(s, 1000, 20) < 1e-12);
+  assert.ok(Math.abs(learningRateAt(s, 0, 0) - 1e-4) < 1e-12, 'Math.abs(learningRateAt(s, 0, 0) - 1e-4) < 1e-12');
+  assert.ok(Math.abs(learningRateAt(s, 9, 0) - 1e-3) < 1e-12, 'Math.abs(learningRateAt(s, 9, 0) - 1e-3) < 1e-12');
+  assert.ok(Math.abs(learningRateAt(s, 100, 10) - 5e-4) < 1e-12, 'Math.abs(learningRateAt(s, 100, 10) - 5e-4) < 1e-12');
+  assert.ok(learningRateAt(s, 1000, 20) < 1e-12, 'learningRateAt(s, 1000, 20) < 1e-12');
   assert.equal(learningRateAt({ ...s, schedule: 'constant' }, 50, 19), 1e-3);
 });
 
@@ -52,7 +52,7 @@ test('label smoothing: cross-entropy against (1 - e) one-hot + e / vocabulary; e
   const plain = (await tokenCrossEntropy(logits, targets).lossSum.data())[0];
   const smooth = (await tokenCrossEntropy(logits, targets, 0.1).lossSum.data())[0];
   const logp = Array.from(await tf.logSoftmax(tf.tensor1d((await logits.data()).slice(0, 13) as Float32Array)).data());
-  assert.ok(Math.abs(plain + logp[4]) < 1e-5);
+  assert.ok(Math.abs(plain + logp[4]) < 1e-5, 'Math.abs(plain + logp[4]) < 1e-5');
   const expected = -(0.9 * logp[4] + (0.1 / 13) * logp.reduce((a, v) => a + v, 0));
   assert.ok(Math.abs(smooth - expected) < 1e-5, `${smooth} vs ${expected}`);
 });

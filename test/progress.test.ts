@@ -56,7 +56,7 @@ test('training on a terminal: one live bar per phase with the phase ETA and the 
   assert.deepEqual(bars.map((l) => l.split(' ')[0]), ['indexing', 'retrieval'], shown.join('\n'));
   assert.match(bars[0], /^indexing epoch 3\/3 \|█+\| 36\/36 img \| [\d.]+ img\/s \| ETA 0s/);
   // While running, the ETA is the whole phase's: mid-phase redraws show an epoch below the last.
-  assert.ok(tty.writes.some((w) => /indexing epoch 1\/3 \|.*\d+\/36 img.*ETA/.test(w)));
+  assert.ok(tty.writes.some((w) => /indexing epoch 1\/3 \|.*\d+\/36 img.*ETA/.test(w)), 'tty.writes.some((w) => /indexing epoch 1\\/3 \\|.*\\d+\\/36 img.*ETA/.test(w))');
   // Each retrieval epoch prints its val loss on a line of its own above the bar.
   assert.equal(shown.filter((l) => /^retrieval epoch \d\/2: loss .* \| val loss /.test(l)).length, 2);
 });

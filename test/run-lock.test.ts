@@ -26,7 +26,7 @@ test('a run is locked while written: a second writer is refused naming the holde
   await assert.rejects(lockRun(runDir, () => {}), new RegExp(`run "r1" is being written by another dsi process \\(pid ${process.pid}\\b`));
   assert.throws(() => assertNotLocked(runDir), /pid \d+/);
   await lock.release();
-  assert.ok(!existsSync(join(runDir, '.lock')));
+  assert.ok(!existsSync(join(runDir, '.lock')), '!existsSync(join(runDir, \'.lock\'))');
   const again = await lockRun(runDir, () => {});
   await again.release();
 });
@@ -59,7 +59,7 @@ test('a stale lock of a dead process is taken over with a note, and its half-wri
   const lock = await lockRun(runDir, (l) => notes.push(l));
   assert.ok(notes.some((n) => n.includes(`locked by pid ${pid}, which is no longer running`)), notes.join('\n'));
   assert.ok(!existsSync(join(runDir, `.tmp-last-${pid}-1700000000000`)), 'leftover temp folder removed');
-  assert.ok(existsSync(join(runDir, '.old-last')));
+  assert.ok(existsSync(join(runDir, '.old-last')), 'existsSync(join(runDir, \'.old-last\'))');
   await lock.release();
 });
 

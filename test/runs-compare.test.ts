@@ -53,7 +53,7 @@ test('runs compare: the kept (best-val) epoch, eval intervals and deltas', async
   const cmp = compareRuns([run('a', 0.1), run('b', 0.15)]);
   assert.deepEqual(cmp.metrics['eval/bovw/MAP@10'], [0.1, 0.15]);
   assert.deepEqual(cmp.intervals['eval/bovw/MAP@10'], [[0.08, 0.13], [0.13, 0.18]]);
-  assert.ok(Math.abs(cmp.deltas['eval/bovw/MAP@10'][1]! - 0.05) < 1e-12);
+  assert.ok(Math.abs(cmp.deltas['eval/bovw/MAP@10'][1]! - 0.05) < 1e-12, 'Math.abs(cmp.deltas[\'eval/bovw/MAP@10\'][1]! - 0.05) < 1e-12');
   assert.equal(cmp.deltas['eval/bovw/MAP@10'][0], null);
 
   const dirs = tempDir('runs-compare');
@@ -98,5 +98,5 @@ test('phase plots: early-stop threshold, stop epoch and kept checkpoint marked; 
   const xLabels = [...indexing.split('aria-label="X-axis')[1].matchAll(/>(\d+)<\/text>/g)].map((m) => m[1]);
   assert.equal(xLabels[0], '1', `x axis starts at epoch 1 (${xLabels.join(',')})`);
   // The legend lists each metric once (train and val are one colour), not val_loss beside loss.
-  assert.ok(!legendLabels(retrieval).includes('val_loss'));
+  assert.ok(!legendLabels(retrieval).includes('val_loss'), '!legendLabels(retrieval).includes(\'val_loss\')');
 });

@@ -56,7 +56,7 @@ test('SIGTERM and SIGHUP stop like Ctrl-C; a second signal quits at once and giv
     assert.equal(stop.signal.aborted, true);
     assert.equal(stop.received(), sig);
     assert.equal(stop.exitCode(), code);
-    assert.ok(writes.some((w) => w.includes(`stopping on ${sig}`)));
+    assert.ok(writes.some((w) => w.includes(`stopping on ${sig}`)), 'writes.some((w) => w.includes(`stopping on ${sig}`))');
     assert.deepEqual(exits, []);
     process.emit(sig);
     assert.deepEqual(exits, [code]);

@@ -160,7 +160,7 @@ describe('dsi serve: the JSON API', () => {
       assert.deepEqual(model.hits.map((h: any) => h.id), expected.ids, `${model.kind} ranks as dsi eval does`);
       assert.deepEqual(model.hits.map((h: any) => h.rank), [1, 2, 3, 4, 5]);
       for (const [j, hit] of model.hits.entries()) {
-        assert.ok(Math.abs(hit.score - expected.scores[j]) < 1e-6);
+        assert.ok(Math.abs(hit.score - expected.scores[j]) < 1e-6, 'Math.abs(hit.score - expected.scores[j]) < 1e-6');
         const record = corpus.records[corpus.indexedRows[hit.id]];
         assert.equal(hit.row, record.row);
         assert.deepEqual(hit.classes, record.classes);
@@ -281,7 +281,7 @@ describe('dsi serve: only files of runs and corpora', () => {
   it('lists neither linked plots nor linked runs, answers only to localhost names, and only GET on pages', async () => {
     assert.deepEqual((await get('/api/runs/alpha')).json().plots, ['indexing-curves.png', 'retrieval-curves.png']);
     assert.deepEqual((await get('/api/runs/gamma')).json().plots, []);
-    assert.ok(!(await get('/api/runs')).json().some((r: any) => r.name === 'linked'));
+    assert.ok(!(await get('/api/runs')).json().some((r: any) => r.name === 'linked'), '!(await get(\'/api/runs\')).json().some((r: any) => r.name === \'linked\')');
     assert.equal((await get('/api/runs', { host: 'evil.example:80' })).status, 421, 'DNS rebinding: a foreign Host name is refused');
     assert.equal((await get('/api/runs', { host: 'localhost' })).status, 200);
     assert.equal((await call(server.url, '/api/runs', { method: 'DELETE' })).status, 404);

@@ -29,7 +29,7 @@ test('descriptors use OpenCV byte scale: whole numbers 0..255, unit vector x 512
   const fixture = await loadFixture('church-160');
   const { descriptors, keypoints } = detectAndDescribe(fixture.gray);
   assert.equal(descriptors.length, keypoints.length * 128);
-  for (const v of descriptors) assert.ok(Number.isInteger(v) && v >= 0 && v <= 255);
+  for (const v of descriptors) assert.ok(Number.isInteger(v) && v >= 0 && v <= 255, 'Number.isInteger(v) && v >= 0 && v <= 255');
   const row = descriptors.subarray(0, 128);
   const norm = Math.hypot(...row);
   assert.ok(norm > 400 && norm < 520, `norm ${norm}`);

@@ -63,7 +63,7 @@ describe('SIMD kernels on wasm', () => {
   it('are the committed binaries of their WAT sources', async () => {
     const dir = new URL('../src/model/kernels/wasm/', import.meta.url);
     const sources = readdirSync(dir).filter((f) => f.endsWith('.wat'));
-    assert.ok(sources.length >= 2);
+    assert.ok(sources.length >= 2, 'sources.length >= 2');
     for (const name of sources) {
       const built = await assembleWat(name, readFileSync(new URL(name, dir), 'utf8'));
       const committed = new Uint8Array(readFileSync(new URL(name.replace(/\.wat$/, '.wasm'), dir)));

@@ -48,7 +48,7 @@ test('the store holds config, corpus hash, backend, commit, metrics, summary and
   assert.equal(record.backend, 'wasm');
   assert.match(record.git_commit, /^([0-9a-f]{40}|unknown)$/);
   assert.deepEqual(record.phases_done, ['indexing', 'retrieval']);
-  assert.ok(record.finished);
+  assert.ok(record.finished, 'record.finished');
   assert.equal(record.wandb, undefined, 'W&B disabled: nothing about it recorded');
   const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 8);
@@ -63,7 +63,7 @@ test('the store holds config, corpus hash, backend, commit, metrics, summary and
     const stats = await sharp(join(dir, 'plots', `${phase}-curves.png`)).stats();
     assert.ok(stats.channels[0].stdev > 10, 'the plot is not blank');
   }
-  assert.ok(!existsSync(join(dir, 'wandb-offline')));
+  assert.ok(!existsSync(join(dir, 'wandb-offline')), '!existsSync(join(dir, \'wandb-offline\'))');
 });
 
 test('logSummary from another process (dsi eval) replaces the earlier eval keys in summary.json (no stale metric survives a re-run)', async () => {

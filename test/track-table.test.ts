@@ -183,7 +183,7 @@ test('the scaling plot: P@10 and IA@1 per model against DB size, with intervals,
     const points = scalingPoints(table);
     const fine = points.filter((p) => p.model === 'ViT DSI fine-tuned (clustered)' && p.metric === 'P@10');
     assert.deepEqual(fine.map((p) => [p.dbSize, p.mean]), [[512, 0.7], [1024, 0.5]]);
-    assert.ok(fine.every((p) => p.low !== null && p.high !== null && p.low < p.mean && p.mean < p.high));
+    assert.ok(fine.every((p) => p.low !== null && p.high !== null && p.low < p.mean && p.mean < p.high), 'fine.every((p) => p.low !== null && p.high !== null && p.low < p.mean && p.mean < p.high)');
     assert.deepEqual(points.filter((p) => p.metric === 'IA@1' && p.model.startsWith('BoVW')), [], 'BoVW has no IA');
     // Each dataset's charts span its own DB sizes only, and show only the metrics it has.
     const coco = buildResultsTable([...['nette-512-c', 'nette-1024-c'].map((r) => readEvalReport(dir, r)), readEvalReport(dir, 'coco-106')]);

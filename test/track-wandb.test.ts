@@ -104,7 +104,7 @@ test('online: config, per-phase history, eval summary, tags and group arrive; th
     assert.equal(run.history[5]['indexing/epoch'], 6);
     assert.equal(run.history[9]['retrieval/val_loss'], 0.75);
     assert.equal(run.history[9]._step, 9);
-    assert.ok(!('retrieval/loss' in run.history[0]));
+    assert.ok(!('retrieval/loss' in run.history[0]), '!(\'retrieval/loss\' in run.history[0])');
     assert.ok(run.complete, 'the file stream was closed');
     // each row carries the time its epoch ended, as recorded in metrics.jsonl
     const stored = readFileSync(join(exp, 'imnet-1024-random', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -128,7 +128,7 @@ test('online: config, per-phase history, eval summary, tags and group arrive; th
     assert.equal(run.summary['retrieval/val_loss'], 0.75);
     assert.equal(run.summary['indexing/id_accuracy'], 1 - 0.8 / 6);
     // auth: every request carried exactly what the SDK sends
-    assert.ok(server.authHeaders.length >= 4);
+    assert.ok(server.authHeaders.length >= 4, 'server.authHeaders.length >= 4');
     for (const h of server.authHeaders) assert.equal(h, BASIC);
     for (const req of server.requests) assertNoSecret(`the body of ${req.path}`, req.body);
     assertNoSecret('experiments/', allFileContents(exp));
@@ -136,7 +136,7 @@ test('online: config, per-phase history, eval summary, tags and group arrive; th
     const record = JSON.parse(readFileSync(join(exp, 'imnet-1024-random', 'run.json'), 'utf8'));
     assert.equal(record.wandb.mode, 'online');
     assert.equal(record.wandb.project, 'dsi-test');
-    assert.ok(!existsSync(join(exp, 'imnet-1024-random', 'wandb-offline')));
+    assert.ok(!existsSync(join(exp, 'imnet-1024-random', 'wandb-offline')), '!existsSync(join(exp, \'imnet-1024-random\', \'wandb-offline\'))');
   } finally {
     await server.close();
   }
@@ -166,7 +166,7 @@ async function assertFallsBack(env: Record<string, string>, why: RegExp) {
   assert.ok(t.start_ms < 1500 * 2 + 8_000, `the dead server cost the start more than a timeout: ${JSON.stringify(t)}`);
   const dir = join(exp, 'r');
   assert.equal(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 10, 'local store complete');
-  assert.ok(existsSync(join(dir, 'plots', 'retrieval-curves.png')));
+  assert.ok(existsSync(join(dir, 'plots', 'retrieval-curves.png')), 'existsSync(join(dir, \'plots\', \'retrieval-curves.png\'))');
   assert.equal(readFileSync(join(dir, 'wandb-offline', 'history.jsonl'), 'utf8').trim().split('\n').length, 10, 'recorded for a later sync');
   assert.equal(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).wandb.mode, 'offline');
   assertNoSecret('experiments/', allFileContents(exp));
@@ -181,7 +181,7 @@ test('rejected key (401): one warning naming the key problem, training goes on',
   const server = await startFakeWandb('reject');
   try {
     await assertFallsBack({ WANDB_API_KEY: API_KEY, WANDB_BASE_URL: server.url }, /rejected the API key/);
-    assert.ok(server.run('r') === undefined);
+    assert.ok(server.run('r') === undefined, 'server.run(\'r\') === undefined');
     assert.equal(server.requests.length, 1, 'one request (viewer), no retries after a 401');
   } finally {
     await server.close();
@@ -205,7 +205,7 @@ test('offline run, then `runs sync` uploads config, history and summary', T, asy
     assert.equal(run.history.length, 10);
     assert.equal(run.history[6]['retrieval/val_id_accuracy'], 0.7 - 0.5 / 1);
     assert.equal(run.summary['eval/map@10'], 0.41);
-    assert.ok(run.complete);
+    assert.ok(run.complete, 'run.complete');
     // each row keeps the time its epoch ended, not the time of the sync
     const stored = readFileSync(join(exp, 'off-1', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(run.history.map((h) => h._timestamp), stored.map((m) => m.timestamp));
@@ -214,13 +214,13 @@ test('offline run, then `runs sync` uploads config, history and summary', T, asy
     for (const phase of ['indexing', 'retrieval']) {
       const ref = run.summary[`${phase}/curves`] as { _type: string; path: string };
       assert.equal(ref?._type, 'image-file');
-      assert.ok(run.files.has(ref.path));
+      assert.ok(run.files.has(ref.path), 'run.files.has(ref.path)');
     }
     assert.equal((run.history[5]['indexing/curves'] as { path: string }).path, (run.summary['indexing/curves'] as { path: string }).path);
     assert.equal(result.url, `${server.url}/fake-entity/synced/runs/off-1`);
     for (const h of server.authHeaders) assert.equal(h, BASIC);
     const record = JSON.parse(readFileSync(join(exp, 'off-1', 'run.json'), 'utf8'));
-    assert.ok(record.wandb.synced_at);
+    assert.ok(record.wandb.synced_at, 'record.wandb.synced_at');
     assert.equal(record.wandb.url, result.url);
     assertNoSecret('experiments/', allFileContents(exp));
   } finally {
@@ -263,7 +263,7 @@ test('a resumed online run keeps the history W&B got before the process died', T
     assert.equal(r.output, `dsi: W&B run: ${server.url}/fake-entity/dsi/runs/res\n`);
     const run = server.run('res')!;
     assert.deepEqual(stepsAndEpochs(run.history), FULL_SCHEDULE, 'epochs 1-3 kept, 4-6 and phase 2 after them');
-    assert.ok(run.complete);
+    assert.ok(run.complete, 'run.complete');
     assert.equal(run.summary['retrieval/val_loss'], 0.75);
   } finally {
     await server.close();
@@ -322,7 +322,7 @@ test('sync of a run with no offline record goes to the project, entity and serve
     assert.equal(record.wandb.project, 'audit-proj', 'the record keeps its project');
     assert.equal(record.wandb.base_url, server.url);
     assert.equal(record.wandb.mode, 'online');
-    assert.ok(record.wandb.synced_at);
+    assert.ok(record.wandb.synced_at, 'record.wandb.synced_at');
 
     // Set explicitly, the environment wins.
     await syncRun(exp, 'rec', { WANDB_API_KEY: API_KEY, WANDB_PROJECT: 'moved', WANDB_ENTITY: 'team' }, 3000);
@@ -353,8 +353,8 @@ test('W&B dying mid-run: exactly one warning, training finishes, the local store
     assert.ok(t.epochs_ms < 5_000 && t.finish_ms < 5_000, `training waited on the dead server: ${JSON.stringify(t)}`);
     const dir = join(exp, 'dies');
     assert.equal(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 10, 'local store complete');
-    assert.ok(existsSync(join(dir, 'plots', 'retrieval-curves.png')));
-    assert.ok(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).finished);
+    assert.ok(existsSync(join(dir, 'plots', 'retrieval-curves.png')), 'existsSync(join(dir, \'plots\', \'retrieval-curves.png\'))');
+    assert.ok(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).finished, 'JSON.parse(readFileSync(join(dir, \'run.json\'), \'utf8\')).finished');
     assert.equal(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'))['eval/ia@1'], 0.95);
     assertNoSecret('the output', r.output);
   } finally {
@@ -400,7 +400,7 @@ test('a contact sheet made for a run is logged to its W&B run as an image', T, a
     assert.match(ref.path, /^media\/images\/search_contact_sheet_summary_[0-9a-f]{20}\.png$/);
     assert.deepEqual(run.files.get(ref.path), sheet);
     assert.equal(run.summary['eval/ia@1'], 0.95, 'the rest of the summary is kept');
-    assert.ok(existsSync(join(exp, 'cs', 'plots', 'search-contact_sheet.png')));
+    assert.ok(existsSync(join(exp, 'cs', 'plots', 'search-contact_sheet.png')), 'existsSync(join(exp, \'cs\', \'plots\', \'search-contact_sheet.png\'))');
 
     // Offline, the sheet waits in the run folder for `dsi runs sync`.
     assert.equal((await trackedRun(exp, 'cs-off', {}, ['tracking.wandb=offline'])).code, 0);

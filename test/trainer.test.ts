@@ -68,7 +68,7 @@ test('phase 2 batches: only train queries, each image once with its sampled rele
   for (const it of items) {
     const rec = corpus.records[it.row];
     assert.equal(it.targetIds.length, 2, 'each query has 3 relevant IDs, capped at 2');
-    for (const id of it.targetIds) assert.ok(rec.relevantIds.includes(id));
+    for (const id of it.targetIds) assert.ok(rec.relevantIds.includes(id), 'rec.relevantIds.includes(id)');
   }
   const [batch] = [...batchesOf(corpus, items, 3)];
   assert.equal(batch.imageCount, 3);
@@ -80,7 +80,7 @@ test('phase 2 batches: only train queries, each image once with its sampled rele
   assert.equal(new Set(s).size, 4);
   // validation uses val queries with a fixed sample, whatever the training stream did
   assert.deepEqual(validationItems(corpus, 2, 11), validationItems(corpus, 2, 11));
-  assert.ok(validationItems(corpus, 2, 11).every((it) => corpus.records[it.row].role === 'val'));
+  assert.ok(validationItems(corpus, 2, 11).every((it) => corpus.records[it.row].role === 'val'), 'validationItems(corpus, 2, 11).every((it) => corpus.records[it.row].role === \'val\')');
 });
 
 test('train.index_replay mixes indexed images (-> own ID) into phase 2, never val or test queries', () => {
@@ -91,7 +91,7 @@ test('train.index_replay mixes indexed images (-> own ID) into phase 2, never va
     const replayed = items.filter((it) => corpus.records[it.row].role === 'indexed');
     assert.equal(replayed.length, Math.round(fraction * n), `fraction ${fraction}`);
     for (const it of replayed) assert.deepEqual(it.targetIds, [corpus.indexedRows.indexOf(it.row)], 'an indexed image targets its own ID');
-    assert.ok(items.every((it) => ['indexed', 'train'].includes(corpus.records[it.row].role)));
+    assert.ok(items.every((it) => ['indexed', 'train'].includes(corpus.records[it.row].role)), 'items.every((it) => [\'indexed\', \'train\'].includes(corpus.records[it.row].role))');
     assert.equal(items.length - replayed.length, queriesOf(corpus, 'train').length);
   }
   const whole = retrievalItems(corpus, 2, new Rng(1), 1).filter((it) => corpus.records[it.row].role === 'indexed');
@@ -118,14 +118,14 @@ test('test (and val) queries never reach a training batch; phase 1 stops early o
   const result = await run('no-test-leak', config, { wrapEngine: spy(seen) });
   assert.equal(result.completed, true);
   assert.equal(result.state.indexingEpochsRun, 2);
-  assert.ok(seen.length > 0);
+  assert.ok(seen.length > 0, 'seen.length > 0');
   for (const b of seen) {
     for (let i = 0; i < b.imageCount; i++) assert.ok(!testImages.has(key(b.images.subarray(i * size, (i + 1) * size))), 'a test or val query image was trained on');
   }
   const rows = readMetricsFile(join(dirs.path, 'experiments'), 'no-test-leak');
   assert.deepEqual(rows.map((r) => `${r.phase}${r.epoch}`), ['indexing1', 'indexing2', 'retrieval1', 'retrieval2']);
-  assert.ok(rows.every((r) => r.images_per_sec > 0 && Number.isFinite(r.loss)));
-  assert.ok(rows.filter((r) => r.phase === 'retrieval').every((r) => Number.isFinite(r.val_loss)));
+  assert.ok(rows.every((r) => r.images_per_sec > 0 && Number.isFinite(r.loss)), 'rows.every((r) => r.images_per_sec > 0 && Number.isFinite(r.loss))');
+  assert.ok(rows.filter((r) => r.phase === 'retrieval').every((r) => Number.isFinite(r.val_loss)), 'rows.filter((r) => r.phase === \'retrieval\').every((r) => Number.isFinite(r.val_loss))');
 });
 
 test('resume after an interruption (mid-epoch abort, then an epoch limit) reaches the same weights as an uninterrupted run', async () => {
@@ -191,9 +191,9 @@ test('retrieval_epochs=0 skips phase 2: an indexing checkpoint, no retrieval che
   const result = await run('index-only', config);
   assert.equal(result.completed, true);
   assert.equal(result.state.phase, 'done');
-  assert.ok(existsSync(join(dirs.path, 'checkpoints', 'index-only', 'indexing', 'weights.bin')));
-  assert.ok(!existsSync(join(dirs.path, 'checkpoints', 'index-only', 'retrieval')));
-  assert.ok(result.state.indexingAccuracy !== null && result.state.indexingAccuracy >= 0);
+  assert.ok(existsSync(join(dirs.path, 'checkpoints', 'index-only', 'indexing', 'weights.bin')), 'existsSync(join(dirs.path, \'checkpoints\', \'index-only\', \'indexing\', \'weights.bin\'))');
+  assert.ok(!existsSync(join(dirs.path, 'checkpoints', 'index-only', 'retrieval')), '!existsSync(join(dirs.path, \'checkpoints\', \'index-only\', \'retrieval\'))');
+  assert.ok(result.state.indexingAccuracy !== null && result.state.indexingAccuracy >= 0, 'result.state.indexingAccuracy !== null && result.state.indexingAccuracy >= 0');
 });
 
 test('phase 2 stops once val loss has not improved for train.retrieval_patience epochs, keeping the best epoch', async () => {
