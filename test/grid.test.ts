@@ -222,9 +222,22 @@ test('dsi grid --list tells a fresh clone which rows already have a committed re
       cwd: PROJECT_ROOT,
       env: { ...process.env, DSI_HOME: dir, DSI_NO_PROGRESS: '1' },
     });
-    const cells = (row: string) => stdout.split('\n').find((l) => l.startsWith(row + ' '))?.trim().split(/\s+/).slice(0, 3);
-    assert.deepEqual(cells('tiny-clustered'), ['tiny-clustered', 'todo', '-']);
-    assert.deepEqual(cells('tiny-random'), ['tiny-random', 'todo', 'yes']);
+    const cells = (out: string, row: string) => out.split('\n').find((l) => l.startsWith(row + ' '))?.trim().split(/\s+/).slice(0, 4);
+    assert.deepEqual(cells(stdout, 'tiny-clustered'), ['tiny-clustered', 'todo', '-', '-']);
+    assert.deepEqual(cells(stdout, 'tiny-random'), ['tiny-random', 'todo', 'yes', '-']);
+
+    // A runner's step heartbeat: which row it is on and for how long, or that it was killed there.
+    const logs = join(dir, 'experiments', 'grid');
+    await mkdir(logs, { recursive: true });
+    const started = new Date(Date.now() - 47 * 60_000).toISOString();
+    await writeFile(join(logs, 'current-step.json'), JSON.stringify({ row: 'tiny-random', step: 'train', started, alive: new Date().toISOString() }));
+    const list = () => run(process.execPath, [join(PROJECT_ROOT, 'bin', 'dsi.js'), 'grid', '--plan', plan, '--list'], { cwd: PROJECT_ROOT, env: { ...process.env, DSI_HOME: dir } });
+    const killed = (await list()).stdout;
+    assert.deepEqual(cells(killed, 'tiny-random'), ['tiny-random', 'todo', 'yes', 'killed-in-train']);
+    assert.match(killed, /no runner is alive; the same dsi grid command resumes tiny-random/);
+    await writeFile(join(logs, 'runner.pid'), String(process.pid)); // this test process stands in for a live runner
+    const live = cells((await list()).stdout, 'tiny-random')!;
+    assert.match(live[3], /^train-for-47m\d\ds$/, 'the running step and how long it has run');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPlan, selectRows } from '../grid/plan.ts';
-import { rowState, runGrid, type GridDirs } from '../grid/runner.ts';
+import { liveRunnerPid, rowState, runGrid, type GridDirs } from '../grid/runner.ts';
+import { readRunningStep } from '../grid/step-record.ts';
+import { formatDuration } from '../runtime/progress.ts';
 import { formatTable } from '../runtime/table.ts';
 import { UserError } from '../runtime/errors.ts';
 import { checkpointsRoot, experimentsRoot } from '../runtime/paths.ts';
@@ -46,10 +48,19 @@ export const gridCommand: CommandModule<object, GridArgs> = {
       // The repository's copies (scripts/collect-grid.ts): a fresh clone has none of the runs but
       // all of the published rows, so "todo" alone would read as "no result exists".
       const published = (r: { name: string }) => (existsSync(join(dirs.experiments, 'results', r.name, 'eval.json')) ? 'yes' : '-');
+      // What the runner is doing (or was doing when it was killed), from its step heartbeat.
+      const running = readRunningStep(dirs.logs);
+      const runner = liveRunnerPid(dirs.logs);
+      const now = (r: { name: string }) => {
+        if (running?.row !== r.name) return '-';
+        if (runner === null) return `killed-in-${running.step}`;
+        return `${running.step}-for-${formatDuration((Date.now() - Date.parse(running.started)) / 1000).replace(/ /g, '')}`;
+      };
       process.stdout.write(
-        formatTable(['row', 'state', 'published', 'config', 'overrides'], rows.map((r) => [r.name, rowState(r, dirs), published(r), r.config, r.set.join(' ')])),
+        formatTable(['row', 'state', 'published', 'now', 'config', 'overrides'], rows.map((r) => [r.name, rowState(r, dirs), published(r), now(r), r.config, r.set.join(' ')])),
       );
       process.stdout.write('published: the row\'s result is in experiments/results/ (committed); running the row makes a new run beside it\n');
+      if (running && runner === null) process.stdout.write(`now: killed-in-STEP: no runner is alive; the same dsi grid command resumes ${running.row} from its last checkpoint\n`);
       return;
     }
     if (args.background) {

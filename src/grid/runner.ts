@@ -176,13 +176,19 @@ function runLogged(dsi: string[], args: string[], log: string, signal?: AbortSig
 }
 
 /** One runner per grid folder: a second one would train the same rows twice. */
+/** The pid of the grid runner working in `logs`, when one is alive. */
+export function liveRunnerPid(logs: string): number | null {
+  const file = join(logs, 'runner.pid');
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return pid && processAlive(pid) ? pid : null;
+}
+
 function lockGrid(logs: string): () => void {
   const file = join(logs, 'runner.pid');
-  if (existsSync(file)) {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (pid && pid !== process.pid && processAlive(pid)) {
-      throw new UserError(`a grid runner (pid ${pid}) is already working in ${logs}; wait for it, or stop it with: kill ${pid}`);
-    }
+  const pid = liveRunnerPid(logs);
+  if (pid !== null && pid !== process.pid) {
+    throw new UserError(`a grid runner (pid ${pid}) is already working in ${logs}; wait for it, or stop it with: kill ${pid}`);
   }
   writeFileSync(file, String(process.pid));
   return () => {

@@ -23,7 +23,7 @@ export interface StepRecord {
 export const LOST_EXIT = 137;
 const HEARTBEAT_MS = 15_000;
 
-interface Current {
+export interface RunningStep {
   row: string;
   step: string;
   started: string;
@@ -36,7 +36,7 @@ const append = (logs: string, record: StepRecord) => appendFileSync(join(logs, '
 /** Starts timing a step; the returned function records it with its exit code and seconds. */
 export function startStep(logs: string, row: string, step: string): (exit: number) => StepRecord {
   const started = new Date();
-  const beat = () => writeFileSync(currentFile(logs), JSON.stringify({ row, step, started: started.toISOString(), alive: new Date().toISOString() } satisfies Current));
+  const beat = () => writeFileSync(currentFile(logs), JSON.stringify({ row, step, started: started.toISOString(), alive: new Date().toISOString() } satisfies RunningStep));
   beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
   timer.unref();
@@ -53,9 +53,9 @@ export function startStep(logs: string, row: string, step: string): (exit: numbe
 export function recordLostStep(logs: string): StepRecord | null {
   const file = currentFile(logs);
   if (!existsSync(file)) return null;
-  let current: Current;
+  let current: RunningStep;
   try {
-    current = JSON.parse(readFileSync(file, 'utf8')) as Current;
+    current = JSON.parse(readFileSync(file, 'utf8')) as RunningStep;
   } catch {
     unlinkSync(file); // torn by the kill mid-write: its time is unknown, and nothing else is in it
     return null;
@@ -65,4 +65,13 @@ export function recordLostStep(logs: string): StepRecord | null {
   append(logs, record);
   unlinkSync(file);
   return record;
+}
+
+/** The step a runner is on (or was on when it was killed): current-step.json, if any. */
+export function readRunningStep(logs: string): RunningStep | null {
+  try {
+    return JSON.parse(readFileSync(currentFile(logs), 'utf8')) as RunningStep;
+  } catch {
+    return null;
+  }
 }
