@@ -99,4 +99,10 @@ test('phase plots: early-stop threshold, stop epoch and kept checkpoint marked; 
   assert.equal(xLabels[0], '1', `x axis starts at epoch 1 (${xLabels.join(',')})`);
   // The legend lists each metric once (train and val are one colour), not val_loss beside loss.
   assert.ok(!legendLabels(retrieval).includes('val_loss'), '!legendLabels(retrieval).includes(\'val_loss\')');
+  // The split legend shows its swatches: a solid and a dashed line, each with a stroke to draw.
+  const splitLegend = retrieval.split("titled 'split'")[1].split('role-legend-title')[0];
+  const swatches = [...splitLegend.matchAll(/role-legend-symbol[^>]*>\s*<path ([^>]*)>/g)].map((m) => m[1]);
+  assert.equal(swatches.length, 2, 'train and val');
+  for (const s of swatches) assert.match(s, /stroke="#[0-9a-f]{3,6}"/, `a visible stroke: ${s}`);
+  assert.deepEqual(swatches.map((s) => /stroke-dasharray="([^"]+)"/.exec(s)?.[1]), ['1,0', '6,3']);
 });

@@ -82,7 +82,15 @@ function lineChart(title: string, yTitle: string, points: CurvePoint[], colorBy:
       y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } },
       // A metric's train and val curves share a colour; val is dashed. labelLimit 0: run names are never cut short.
       color: { field: colorBy, type: 'nominal', title: colorBy === 'measure' ? 'metric' : 'run', legend: { symbolType: 'stroke', labelLimit: 0 } },
-      strokeDash: { field: 'split', type: 'nominal', title: 'split', scale: { domain: ['train', 'val'], range: [[1, 0], [6, 3]] }, legend: { symbolType: 'stroke', symbolStrokeColor: '#444', symbolStrokeWidth: 2, symbolSize: 300 } },
+      strokeDash: { field: 'split', type: 'nominal', title: 'split', scale: { domain: ['train', 'val'], range: [[1, 0], [6, 3]] }, legend: {
+          symbolType: 'stroke',
+          symbolStrokeWidth: 2,
+          symbolSize: 300,
+          // Vega-Lite leaves a strokeDash legend's symbols without a stroke (symbolStrokeColor is not
+          // applied), so the train/val swatches rendered blank: set it on the symbols directly.
+          encode: { symbols: { update: { stroke: { value: '#444' } } } },
+        },
+      },
       detail: { field: 'metric', type: 'nominal' },
     },
   };
