@@ -6,17 +6,15 @@
 //   npx tsx scripts/collect-grid.ts [--experiments DIR] [--plan configs/ablation-512.yaml]
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/config/load.ts';
 import { replaceBetweenMarkers } from '../src/config/markdown.ts';
 import { loadPlan } from '../src/grid/plan.ts';
 import { collectGridRows, gridResultsMarkdown, writeGridTables } from '../src/grid/results.ts';
 
-const option = (name: string) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : undefined;
-};
-const experiments = option('--experiments') ?? join(PROJECT_ROOT, 'experiments');
-const otherPlan = option('--plan');
+const { values: options } = parseArgs({ options: { experiments: { type: 'string' }, plan: { type: 'string' } } });
+const experiments = options.experiments ?? join(PROJECT_ROOT, 'experiments');
+const otherPlan = options.plan;
 const plan = loadPlan(otherPlan ?? join(PROJECT_ROOT, 'configs', 'grid.yaml'), {}, {});
 const results = join(PROJECT_ROOT, 'experiments', 'results');
 // experiments/grid is dsi grid's default --logs; runners given another folder named it grid-<something>.
