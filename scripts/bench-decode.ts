@@ -9,6 +9,7 @@
 // Each line splits the time into the encoder and the beam search (decoder steps + bookkeeping), and
 // gives the process's CPU time per query: on a shared machine it moves much less than wall time.
 // A trained model prunes beams differently from a random one, so quote trained-run numbers in results.
+import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../src/config/load.ts';
 import { idCodes, queriesOf } from '../src/data/types.ts';
@@ -21,12 +22,14 @@ import type { DsiModel } from '../src/model/types.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { formatKernelTimes, kernelTimes, totalKernelMs } from '../src/bench/bench.ts';
 
-const args = process.argv.slice(2);
-const random = args.includes('--random');
-const profile = args.includes('--profile');
-const uncached = args.includes('--uncached');
-const batchArg = args.includes('--batch') ? Number(args[args.indexOf('--batch') + 1]) : null;
-const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--batch');
+const { values: flags, positionals: positional } = parseArgs({
+  allowPositionals: true,
+  options: { random: { type: 'boolean' }, profile: { type: 'boolean' }, uncached: { type: 'boolean' }, batch: { type: 'string' } },
+});
+const random = flags.random ?? false;
+const profile = flags.profile ?? false;
+const uncached = flags.uncached ?? false;
+const batchArg = flags.batch === undefined ? null : Number(flags.batch);
 const runArg = random ? null : (positional.shift() ?? 'latest');
 const ks = positional.length ? positional.map(Number) : [1, 10, 100];
 
