@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildResultsTable, readEvalReport, runsTableText, wilson } from '../src/track/table.ts';
+import { buildResultsTable, readEvalReport, wilson } from '../src/track/table.ts';
+import { runsTableText } from '../src/track/table-render.ts';
 import { snakeCase } from '../src/track/eval-fields.ts';
 import { scalingPoints, scalingSpec } from '../src/track/plots/scaling.ts';
 import { renderPng } from '../src/track/plots/render.ts';
@@ -217,7 +218,7 @@ test('the dense dual encoder has no IDs: its row says "-" whatever scheme the ru
 
 test('the grid beside the reference: its published rows head each Imagenette group of a DB size it reported, never bold', async () => {
   const { withReferenceRows } = await import('../src/grid/reference-rows.ts');
-  const { renderResultsTable } = await import('../src/track/table.ts');
+  const { renderResultsTable } = await import('../src/track/table-render.ts');
   const dir = await store({
     'nette-1024-c': report('nette-1024-c', 'imagenette-224-train', 1024, 'clustered', 0.25),
     'nette-4096-c': report('nette-4096-c', 'imagenette-224-train', 4096, 'clustered', 0.4),

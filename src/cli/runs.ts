@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { experimentsRoot } from '../runtime/paths.ts';
-import { buildResultsTable, readEvalReport, renderResultsTable, type TableFormat } from '../track/table.ts';
+import { buildResultsTable, readEvalReport, type TableFormat } from '../track/table.ts';
+import { renderResultsTable } from '../track/table-render.ts';
 import { renderPng } from '../track/plots/render.ts';
 import { scalingSpec } from '../track/plots/scaling.ts';
 import { UserError } from '../runtime/errors.ts';

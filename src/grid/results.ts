@@ -2,7 +2,8 @@ import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync 
 import { dirname, join } from 'node:path';
 import { renderPng } from '../track/plots/render.ts';
 import { scalingSpec } from '../track/plots/scaling.ts';
-import { buildResultsTable, readEvalReport, renderResultsTable, type ResultsTable } from '../track/table.ts';
+import { buildResultsTable, readEvalReport, type ResultsTable } from '../track/table.ts';
+import { renderResultsTable } from '../track/table-render.ts';
 import { gridFindings } from './findings.ts';
 import type { GridRow } from './plan.ts';
 import { withReferenceRows } from './reference-rows.ts';
