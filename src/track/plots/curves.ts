@@ -53,11 +53,14 @@ function markLayers(marks: PhaseMarks, withThreshold: boolean): Record<string, u
   // Labels at the foot of the chart, clear of the early-stop threshold near the top.
   const vertical = (epoch: number, label: string, colour: string, dy: number) => {
     layers.push({ data: { values: [{ epoch }] }, mark: { type: 'rule', color: colour, strokeDash: [2, 2], strokeWidth: 1.5 }, encoding: { x: { field: 'epoch', type: 'quantitative' } } });
-    layers.push({
-      data: { values: [{ epoch, label }] },
-      mark: { type: 'text', color: colour, align: 'right', baseline: 'bottom', dx: -3, dy, fontSize: 10 },
-      encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { value: 220 }, text: { field: 'label' } },
-    });
+    // A white outline under the label first, so it stays legible where a curve runs through it.
+    for (const halo of [true, false]) {
+      layers.push({
+        data: { values: [{ epoch, label }] },
+        mark: { type: 'text', color: colour, align: 'right', baseline: 'bottom', dx: -3, dy, fontSize: 10, ...(halo ? { stroke: 'white', strokeWidth: 3, strokeJoin: 'round' } : {}) },
+        encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { value: 220 }, text: { field: 'label' } },
+      });
+    }
   };
   if (marks.stopEpoch !== undefined) vertical(marks.stopEpoch, `stopped: epoch ${marks.stopEpoch}`, RULE_COLOURS.stop, -2);
   if (marks.keptEpoch !== undefined) vertical(marks.keptEpoch, `kept: epoch ${marks.keptEpoch}`, RULE_COLOURS.kept, -16);
