@@ -136,6 +136,8 @@ test('an interrupted dense stage resumes at its last finished epoch and ends wit
     try {
       const result = await launchTraining({ overrides, run, backend: 'wasm', ...roots, log: quiet, signal: controller.signal });
       assert.ok(!result.checkpointsWritten.includes('dense'), 'stopped inside the dense stage');
+      // The summary must not call it finished: it says stopped, with the resume command.
+      assert.equal(result.completed, false);
     } finally {
       clearInterval(poll);
     }

@@ -126,15 +126,20 @@ async function trainResolvedRun(opts: LaunchOptions, resolved: ResolvedTrainingR
     stopAfterEpochs: opts.stopAfterEpochs,
     log,
   });
-  if (result.completed && (await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal))) result.checkpointsWritten.push('dense');
+  if (result.completed) {
+    const dense = await trainDenseIfWanted(config, corpus, runName, backend, root, log, opts.signal);
+    if (dense === 'trained') result.checkpointsWritten.push('dense');
+    // Stopped inside the dense stage: the run is not finished, and its summary must say how to resume.
+    if (dense === 'stopped') result.completed = false;
+  }
   return { ...result, runName, backend, checkpointsDir: join(root, runName), experimentsDir: tracker.dir, selection: config.train };
 }
 
 /** The dense baseline (train.dense_epochs > 0) once the DSI phases are done, unless the run has it already. */
-async function trainDenseIfWanted(config: DsiConfig, corpus: Corpus, runName: string, backend: string, root: string, log: Log, signal?: AbortSignal): Promise<boolean> {
-  if (config.train.dense_epochs === 0 || existsSync(join(root, runName, 'dense', 'checkpoint.json'))) return false;
+async function trainDenseIfWanted(config: DsiConfig, corpus: Corpus, runName: string, backend: string, root: string, log: Log, signal?: AbortSignal): Promise<'trained' | 'stopped' | 'not wanted'> {
+  if (config.train.dense_epochs === 0 || existsSync(join(root, runName, 'dense', 'checkpoint.json'))) return 'not wanted';
   const { trainDense } = await import('./dense/train.ts');
-  return (await trainDense({ config, corpus, runName, backend, checkpointsDir: root, log, signal })).completed;
+  return (await trainDense({ config, corpus, runName, backend, checkpointsDir: root, log, signal })).completed ? 'trained' : 'stopped';
 }
 
 export interface TrainRunOptions {
