@@ -118,7 +118,13 @@ export async function runGrid(rows: GridRow[], opts: GridRunOptions): Promise<Gr
         }
         appendFileSync(log, `\n===== ${new Date().toISOString()} dsi ${args.map(shellQuote).join(' ')}\n`);
         const record = startStep(opts.dirs.logs, row.name, step);
-        const code = await runLogged(dsi, args, log, opts.signal);
+        let code: number;
+        try {
+          code = await runLogged(dsi, args, log, opts.signal);
+        } catch (err) {
+          record(1); // could not start: a failed step, not one for the next runner to count as killed
+          throw err;
+        }
         const { seconds } = record(code);
         say(`  ${step}: ${code === 0 ? 'ok' : `exit ${code}`} in ${seconds.toFixed(1)} s`);
         if (opts.signal?.aborted) {
