@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
 import { compareRuns, keptTrainingMetrics, runStatus } from '../src/track/compare.ts';
-import { runsCompareText, runsListText } from '../src/track/commands.ts';
+import { runsCompareText, runsListText, runsPlotText } from '../src/track/commands.ts';
 import { compareCurvesSpec, phaseCurvesSpec } from '../src/track/plots/curves.ts';
 import { renderSvg } from '../src/track/plots/render.ts';
-import { readRun, type RunRecord } from '../src/track/store.ts';
+import { readMedia, readRun, type RunRecord } from '../src/track/store.ts';
 import { createTracker } from '../src/track/tracker.ts';
 import type { EpochMetrics } from '../src/track/types.ts';
 import { tempDir } from './train-fixtures.ts';
@@ -70,6 +70,41 @@ test('runs compare: the kept (best-val) epoch, eval intervals and deltas', async
     assert.match(text, /eval\/bovw\/MAP@10\s+0\.1 \[0\.08, 0\.13\]\s+0\.15 \[0\.13, 0\.18\] \(Δ \+0\.05\)/);
     assert.match(text, /retrieval\/kept_val_loss\s+1\.5\s+1\.5/);
     assert.match(text, /kept epoch/);
+  } finally {
+    dirs.cleanup();
+  }
+});
+
+test('runs plot: redraws a stored run\'s curves exactly as training drew them, from metrics.jsonl and config.yaml', async () => {
+  const dirs = tempDir('runs-plot');
+  try {
+    const { config } = loadConfig(null, ['tracking.wandb=disabled', 'train.early_stop_accuracy=0.7']);
+    const t = createTracker('r', dirs.path, { env: {} });
+    await t.start({ config, corpusHash: 'h', backend: 'cpu', resumed: false });
+    for (const r of rows) await t.logEpoch(r);
+    await t.endPhase('indexing');
+    await t.endPhase('retrieval');
+    await t.finish();
+    const runDir = join(dirs.path, 'r');
+    const drawn = ['indexing', 'retrieval'].map((p) => readFileSync(join(runDir, 'plots', `${p}-curves.png`)));
+    const media = readMedia(runDir);
+    rmSync(join(runDir, 'plots'), { recursive: true });
+    rmSync(join(runDir, 'media.json'));
+
+    const text = await runsPlotText(dirs.path, ['r']);
+    assert.match(text, /r: .*indexing-curves\.png\nr: .*retrieval-curves\.png\n$/);
+    ['indexing', 'retrieval'].forEach((p, i) => assert.ok(readFileSync(join(runDir, 'plots', `${p}-curves.png`)).equals(drawn[i]), `${p}: the redrawn PNG differs from the one training drew`));
+    assert.deepEqual(readMedia(runDir), media, 'media.json lists the curves as training did (same keys, files and steps)');
+
+    // A different threshold in config.yaml changes the indexing drawing: it is read, not assumed.
+    writeFileSync(join(runDir, 'config.yaml'), readFileSync(join(runDir, 'config.yaml'), 'utf8').replace(/early_stop_accuracy: 0\.7/, 'early_stop_accuracy: 0.2'));
+    await runsPlotText(dirs.path, ['r']);
+    assert.ok(!readFileSync(join(runDir, 'plots', 'indexing-curves.png')).equals(drawn[0]), 'the threshold line follows config.yaml');
+
+    const empty = createTracker('empty', dirs.path, { env: {} });
+    await empty.start({ config, corpusHash: 'h', backend: 'cpu', resumed: false });
+    await assert.rejects(runsPlotText(dirs.path, ['empty']), /empty: no per-epoch metrics \(metrics\.jsonl\)/);
+    await assert.rejects(runsPlotText(dirs.path, ['nope']), /run "nope" not found/);
   } finally {
     dirs.cleanup();
   }

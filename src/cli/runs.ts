@@ -6,7 +6,7 @@ import { renderResultsTable } from '../track/table-render.ts';
 import { renderPng } from '../track/plots/render.ts';
 import { scalingSpec } from '../track/plots/scaling.ts';
 import { UserError } from '../runtime/errors.ts';
-import { runsCompareText, runsListText, runsSyncText } from '../track/commands.ts';
+import { runsCompareText, runsListText, runsPlotText, runsSyncText } from '../track/commands.ts';
 import type { WandbEnv } from '../track/wandb/sink.ts';
 
 const dirOption = <T>(y: Argv<T>) =>
@@ -61,6 +61,14 @@ export const runsCommand: CommandModule = {
         },
       })
       .command({
+        command: 'plot <runs..>',
+        describe: "Redraw each run's training curves (plots/<phase>-curves.png) from its metrics.jsonl",
+        builder: (a) => dirOption(a).positional('runs', { type: 'string', array: true, describe: 'run names' }),
+        handler: async (a) => {
+          process.stdout.write(await runsPlotText((a.experiments as string | undefined) ?? experimentsRoot(), (a.runs as string[] | undefined) ?? []));
+        },
+      })
+      .command({
         command: 'sync <run>',
         describe: 'Upload a local run (offline or never tracked) to W&B: needs WANDB_API_KEY (WANDB_BASE_URL, WANDB_PROJECT, WANDB_ENTITY respected)',
         builder: (a) => dirOption(a).positional('run', { type: 'string', demandOption: true }),
@@ -68,6 +76,6 @@ export const runsCommand: CommandModule = {
           process.stdout.write(await runsSyncText((a.experiments as string | undefined) ?? experimentsRoot(), a.run as string, process.env as WandbEnv));
         },
       })
-      .demandCommand(1, 'Name a runs command: list, compare, table or sync.'),
+      .demandCommand(1, 'Name a runs command: list, compare, table, plot or sync.'),
   handler: () => {},
 };

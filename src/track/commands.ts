@@ -6,7 +6,9 @@ import { compareRuns, listRow } from './compare.ts';
 import { formatTable } from '../runtime/table.ts';
 import { compareCurvesSpec } from './plots/curves.ts';
 import { renderPng } from './plots/render.ts';
-import { listRunNames, readRun } from './store.ts';
+import { writePhaseCurves } from './phase-plots.ts';
+import { listRunNames, readRun, writeMediaEntry } from './store.ts';
+import { PHASES } from './types.ts';
 import { syncRun } from './wandb/sync.ts';
 import type { WandbEnv } from './wandb/sink.ts';
 
@@ -52,6 +54,29 @@ function metricCell(value: number | string | null, interval: [number, number] | 
   if (interval) cell += ` [${number(interval[0])}, ${number(interval[1])}]`;
   if (delta !== null && delta !== 0) cell += ` (Δ ${delta > 0 ? '+' : ''}${number(delta)})`;
   return cell;
+}
+
+/**
+ * Redraw each run's plots/<phase>-curves.png from its metrics.jsonl and config.yaml (the indexing
+ * threshold): for runs drawn before a plotting fix, or copied from another machine. Metrics are
+ * only read; a phase without epochs is skipped, not drawn empty.
+ */
+export async function runsPlotText(experimentsDir: string, names: string[]): Promise<string> {
+  if (!names.length) throw new UserError('dsi runs plot needs at least one run');
+  const runs = names.map((n) => readRun(experimentsDir, n));
+  let out = '';
+  for (const run of runs) {
+    if (!run.metrics.length) throw new UserError(`${run.dir}: no per-epoch metrics (metrics.jsonl) to draw`);
+    const train = run.config?.train as { early_stop_accuracy?: unknown } | undefined;
+    const threshold = typeof train?.early_stop_accuracy === 'number' ? train.early_stop_accuracy : undefined;
+    for (const phase of PHASES) {
+      if (!run.metrics.some((r) => r.phase === phase)) continue;
+      const entry = await writePhaseCurves(run.dir, run.name, phase, run.metrics, threshold);
+      writeMediaEntry(run.dir, entry);
+      out += `${run.name}: ${resolve(run.dir, entry.file)}\n`;
+    }
+  }
+  return out;
 }
 
 export async function runsSyncText(experimentsDir: string, name: string, env: WandbEnv): Promise<string> {

@@ -3,7 +3,7 @@ import { evalReportIntervals, evalReportMetrics } from './eval-metrics.ts';
 import { datasetLabel } from '../data/dataset-label.ts';
 import { flattenConfig } from './wandb/payload.ts';
 import type { StoredRun } from './store.ts';
-import type { EpochMetrics, Phase } from './types.ts';
+import { PHASES, type EpochMetrics, type Phase } from './types.ts';
 import { processAlive } from '../runtime/process.ts';
 
 /**
@@ -96,7 +96,7 @@ export function keptEpoch(rows: readonly EpochMetrics[]): EpochMetrics | null {
 /** Per phase: epochs run, the kept epoch and its metrics (`<phase>/kept_<metric>`), the phase's wall time. */
 export function keptTrainingMetrics(rows: readonly EpochMetrics[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const phase of ['indexing', 'retrieval'] as Phase[]) {
+  for (const phase of PHASES) {
     const own = rows.filter((x) => x.phase === phase);
     const kept = keptEpoch(own);
     if (!kept) continue;

@@ -2,9 +2,7 @@ import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { experimentsRoot } from '../runtime/paths.ts';
-import { keptEpoch } from './compare.ts';
-import { phaseCurvesSpec } from './plots/curves.ts';
-import { renderPng } from './plots/render.ts';
+import { writePhaseCurves } from './phase-plots.ts';
 import { gitCommit, readJsonIfExists, readMedia, readMetrics, STORE_FILES, writeMediaEntry, writeRunConfig, type RunRecord } from './store.ts';
 import { flattenConfig, runSummary } from './wandb/payload.ts';
 import { WandbSink, type WandbEnv } from './wandb/sink.ts';
@@ -102,19 +100,7 @@ export function createTracker(runName: string, experimentsDir = experimentsRoot(
     },
     async endPhase(phase: Phase) {
       try {
-        const own = rows.filter((r) => r.phase === phase);
-        const marks = {
-          threshold: phase === 'indexing' ? earlyStopAccuracy : undefined,
-          stopEpoch: own[own.length - 1]?.epoch,
-          keptEpoch: phase === 'retrieval' ? keptEpoch(own)?.epoch : undefined,
-        };
-        const png = await renderPng(phaseCurvesSpec(runName, phase, rows, marks));
-        await mkdir(join(dir, STORE_FILES.plots), { recursive: true });
-        const file = join(STORE_FILES.plots, `${phase}-curves.png`);
-        await writeFile(join(dir, file), png);
-        // Logged as an image at the phase's last step (W&B media panel `<phase>/curves`).
-        const lastStep = rows.lastIndexOf(own[own.length - 1]);
-        const entry = { key: `${phase}/curves`, file, ...(lastStep >= 0 ? { step: lastStep } : {}) };
+        const entry = await writePhaseCurves(dir, runName, phase, rows, earlyStopAccuracy);
         writeMediaEntry(dir, entry);
         await wandb?.logImage(entry);
       } catch (e) {

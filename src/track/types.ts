@@ -1,6 +1,8 @@
 import type { DsiConfig } from '../config/schema.ts';
 
-export type Phase = 'indexing' | 'retrieval';
+/** The two training phases, in the order they run. */
+export const PHASES = ['indexing', 'retrieval'] as const;
+export type Phase = (typeof PHASES)[number];
 
 /** One row of per-epoch history (written as a JSON line, logged to W&B as `<phase>/<key>`). */
 export interface EpochMetrics {
