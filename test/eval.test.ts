@@ -102,6 +102,18 @@ describe('dsi eval', () => {
     assert.equal(summary['eval/zero-shot/IA@1'], 1);
   });
 
+  it('pairs fine-tuned with zero-shot on the same test queries: eval.json (snake_case) and an eval.md section', () => {
+    const [zeroShot, fineTuned] = both.report.models;
+    const pairs = both.report.paired ?? [];
+    assert.deepEqual(pairs.map((p) => [p.a, p.b, p.queries]), [['fine-tuned', 'zero-shot', 4]]);
+    const diff = fineTuned.full!.precision.mean - zeroShot.full!.precision.mean;
+    assert.ok(Math.abs(pairs[0].precision.mean - diff) < 1e-12, `ΔP@10 ${pairs[0].precision.mean} is the difference of the two P@10 (${diff})`);
+    const json = JSON.parse(readFileSync(join(both.dir, 'eval.json'), 'utf8'));
+    assert.equal(json.paired[0].label_a, 'ViT DSI fine-tuned');
+    assert.match(both.markdown, /## Paired differences \(A - B on the same 4 queries\)\n\n\| A \| B \| ΔP@10 \| ΔMAP@10 \| A vs B \|/);
+    assert.match(both.markdown, /\| ViT DSI fine-tuned \| ViT DSI zero-shot \| [+-]?\d\.\d{3} \[[+-]?\d\.\d{3}, [+-]?\d\.\d{3}\] \|.*\| (above|below|level) \|/);
+  });
+
   it('is repeatable: the same run and seed give the same numbers', async () => {
     const again = await evaluate({ run: 'full', protocol: 'both' });
     const numbers = (r: EvalReport) => r.models.map((m) => [m.ia, m.reference?.refMap, m.full?.map, m.fullAllQueries?.precision]);
@@ -111,6 +123,7 @@ describe('dsi eval', () => {
   it('reference protocol alone reports the sampled numbers and true MAP on the same sample', async () => {
     const { report, markdown } = await evaluate({ run: 'full', protocol: 'reference' });
     assert.ok(report.models.every((m) => m.full === null && m.fullAllQueries === null && m.reference), 'report.models.every((m) => m.full === null && m.fullAllQueries === null && m.reference)');
+    assert.equal(report.paired, undefined, 'no paired differences without the full protocol');
     assert.match(markdown, /true MAP@10 \(ref sample\)/);
   });
 

@@ -19,6 +19,7 @@ import { createTracker } from '../track/tracker.ts';
 import { assertWritable, experimentsRoot } from '../runtime/paths.ts';
 import type { Corpus } from '../types.ts';
 import { indexingAccuracyAtK } from './metrics.ts';
+import { pairedDifferences } from './paired.ts';
 import { fullProtocol, referenceProtocol } from './protocols.ts';
 import { corpusQueries, folderQueries, indexedQueries, type QuerySet } from './queries.ts';
 import { bovwRanker, trainedModelRankers, type Ranker } from './rankers.ts';
@@ -93,8 +94,8 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   notes.push(...chanceNotes(queries, corpus.indexedRows.length, config.eval.map_k, config.eval.recall_k));
   // BoVW (SIFT in JavaScript) ranks in a worker thread while the ViT rows decode here (wasm): one
   // core each instead of one after the other. It draws no bar of its own beside theirs.
-  const models: ModelReport[] = new Array(rankers.length);
-  const beside = new Map<number, Promise<ModelReport>>();
+  const scored: ScoredReport[] = new Array(rankers.length);
+  const beside = new Map<number, Promise<ScoredReport>>();
   for (const [i, ranker] of rankers.entries()) {
     if (ranker.kind === 'bovw' && rankers.length > 1) {
       const report = evaluateRanker(ranker, queries, allQueries, topK, protocol, config, corpus, log, { quiet: true }).finally(() => ranker.dispose());
@@ -103,12 +104,14 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
       continue;
     }
     try {
-      models[i] = await evaluateRanker(ranker, queries, allQueries, topK, protocol, config, corpus, log);
+      scored[i] = await evaluateRanker(ranker, queries, allQueries, topK, protocol, config, corpus, log);
     } finally {
       ranker.dispose();
     }
   }
-  for (const [i, report] of beside) models[i] = await report;
+  for (const [i, report] of beside) scored[i] = await report;
+  const models = scored.map((s) => s.report);
+  const paired = protocol !== 'reference' ? pairedDifferences(scored.map((s) => ({ kind: s.report.kind, label: s.report.label, queries: s.queries })), config.eval) : [];
 
   const summary = {
     train: queriesOf(corpus, 'train').length,
@@ -146,6 +149,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
       seed: config.eval.seed,
     },
     models,
+    ...(paired.length ? { paired } : {}),
     checkpoints: [evaluatedCheckpoint('zero-shot', opened.indexing), ...(opened.retrieval ? [evaluatedCheckpoint('fine-tuned', opened.retrieval)] : [])],
     notes,
   };
@@ -201,7 +205,7 @@ async function evaluateRanker(
   corpus: Corpus,
   log: Log,
   opts: { quiet?: boolean } = {},
-): Promise<ModelReport> {
+): Promise<ScoredReport> {
   // Models that never saw queries in training are scored over every corpus query; the test
   // queries are a subset of those, so they are ranked once.
   const neverSawQueries = ranker.kind === 'bovw' || ranker.kind === 'zero-shot';
@@ -240,7 +244,13 @@ async function evaluateRanker(
   };
   if (ranking.invalid) report.invalidIdRate = ranking.invalid.count / Math.max(1, ranking.invalid.slots);
   log(`${ranker.label}: ${ranked.count} queries in ${((ranking.msPerQuery * ranked.count) / 1000).toFixed(1)} s`);
-  return report;
+  return { report, queries: evaluated };
+}
+
+/** A model's report and its rankings of the evaluated queries (for the paired differences). */
+interface ScoredReport {
+  report: ModelReport;
+  queries: RankedQuery[];
 }
 
 /** Flat names for summary.json / W&B: `eval/<model>/<metric>`, fine-tuned first (the headline model). */

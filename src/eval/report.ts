@@ -56,6 +56,7 @@ export function renderMarkdown(r: EvalReport): string {
     '',
     ...legend(r),
   ];
+  if (r.paired?.length) out.push('', ...pairedSection(r));
   const allRows = r.models.filter((m) => m.fullAllQueries);
   if (withFull && allRows.length > 0) {
     const n = allRows[0].fullAllQueries!.queries;
@@ -73,6 +74,24 @@ export function renderMarkdown(r: EvalReport): string {
   }
   if (r.notes.length) out.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return out.join('\n') + '\n';
+}
+
+function pairedSection(r: EvalReport): string[] {
+  const pairs = r.paired!;
+  const k = pairs[0].mapK;
+  const signed = (v: number) => (v > 0 ? '+' : '') + num(v);
+  const cell = (e: Estimate) => (e.n === 0 ? '-' : `${signed(e.mean)} [${signed(e.low)}, ${signed(e.high)}]`);
+  return [
+    `## Paired differences (A - B on the same ${pairs[0].queries} queries)`,
+    '',
+    markdownTable(
+      ['A', 'B', `ΔP@${k}`, `ΔMAP@${k}`, 'A vs B'],
+      pairs.map((p) => [p.labelA, p.labelB, cell(p.precision), cell(p.map), p.verdict]),
+    ),
+    '',
+    `Per-query differences, bootstrapped with the same queries for both models (${r.eval.bootstrap} resamples): the interval of "is A better than B", ` +
+      `which the per-model intervals above cannot give. A vs B reads the ΔP@${k} interval: above or below when it excludes 0, else level.`,
+  ];
 }
 
 function fullCells(f: FullMetrics | null): string[] {

@@ -75,6 +75,11 @@ export interface EvalReport {
   decode: { beamWidth: number; constrained: boolean; batchSize: number; backend: string; /** decode.flip_average (absent: off) */ flipAverage?: boolean };
   eval: { iaK: number[]; mapK: number; mapN: number; recallK: number; recallN: number; bootstrap: number; seed: number };
   models: ModelReport[];
+  /**
+   * Full protocol: paired differences (A - B, bootstrapped over the same queries) between the DSI
+   * models and the baselines, over the evaluated queries. Absent in reports written before them.
+   */
+  paired?: PairedDifference[];
   /** The checkpoints the ViT rows were read from (a run still training changes them under eval's feet). */
   checkpoints?: EvaluatedCheckpoint[];
   notes: string[];
@@ -89,4 +94,20 @@ export interface EvaluatedCheckpoint {
   step: number;
   /** When the checkpoint was written. */
   created: string;
+}
+
+/** Model A minus model B on the same queries; the interval resamples queries, not models. */
+export interface PairedDifference {
+  a: ModelKind;
+  b: ModelKind;
+  labelA: string;
+  labelB: string;
+  queries: number;
+  mapK: number;
+  /** Mean per-query P@K difference with its 95% paired bootstrap interval. */
+  precision: Estimate;
+  /** Mean per-query AP@K difference (queries with relevant images), 95% paired bootstrap interval. */
+  map: Estimate;
+  /** From the P@K interval: above = A better (interval above 0), below = A worse, level = includes 0. */
+  verdict: 'above' | 'below' | 'level';
 }
