@@ -38,3 +38,16 @@ test('findings compare each DSI model with its own run\'s BoVW and dense rows, a
   assert.doesNotMatch(lines.join('\n'), /paper|0\.900/);
   assert.equal(lines[2], '- imagenette, ViT DSI fine-tuned (clustered IDs, `im-N-c`) over DB 512 -> 1024: IA@1 0.200 -> 0.070; P@10 0.250 -> 0.310; P@10 (OOC) 0.280 -> 0.340.');
 });
+
+test('findings judge by the paired difference where eval.json has it, not by overlapping intervals', () => {
+  // Per-model intervals overlap ("level" by overlap), but on the same queries the DSI row is better.
+  const paired = { 'bovw P@10': { mean: 0.05, low: 0.01, high: 0.09, verdict: 'above' as const } };
+  const rows: TableRow[] = [
+    row('im-512-c', 512, 'bovw', { 'P@10': iv(0.2, 0.06), 'P@10 (OOC)': iv(0.2) }),
+    row('im-512-c', 512, 'fine-tuned', { 'P@10': iv(0.25, 0.06), 'P@10 (OOC)': iv(0.21) }, { paired }),
+  ];
+  const [line] = gridFindings({ columns: [], rows });
+  assert.match(line, /test split 0\.250 \[0\.19, 0\.31\] vs 0\.200 \[0\.14, 0\.26\], paired Δ \+0\.05 \[\+0\.01, \+0\.09\]: \*\*above\*\*/);
+  // No pair for the out-of-corpus column: it falls back to the overlap verdict.
+  assert.match(line, /out of corpus 0\.210 \[0\.19, 0\.23\] vs 0\.200 \[0\.18, 0\.22\], \*\*level\*\*\.$/);
+});

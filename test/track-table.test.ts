@@ -216,6 +216,26 @@ test('the dense dual encoder has no IDs: its row says "-" whatever scheme the ru
   }
 });
 
+test('paired differences in eval.json (test split and out of corpus, either key spelling) reach the DSI rows, keyed by baseline and column', async () => {
+  const pair = (a: string, b: string, mean: number, verdict: string) => ({ a, b, labelA: a, labelB: b, queries: 40, mapK: 10, precision: est(mean, 0.03), map: est(mean, 0.04), verdict });
+  const r = { ...report('nette-dsi', 'frgfm/imagenette', 512, 'hierarchical', 0.6), paired: [pair('fine-tuned', 'bovw', 0.2, 'above'), pair('zero-shot', 'bovw', 0.01, 'level')] };
+  const dir = await store({ 'nette-dsi': r });
+  const ooc = { ...report('nette-dsi', 'frgfm/imagenette', 512, 'hierarchical', 0.6), querySet: { source: 'folder', count: 300, skipped: 0, inCorpus: 12 }, paired: [pair('fine-tuned', 'bovw', -0.1, 'below')] };
+  await writeFile(join(dir, 'nette-dsi', 'eval-queries-x.json'), JSON.stringify(snake(ooc)));
+  try {
+    const rows = buildResultsTable([readEvalReport(dir, 'nette-dsi')]).rows;
+    const fineTuned = rows.find((x) => x.kind === 'fine-tuned')!;
+    assert.deepEqual(fineTuned.paired, {
+      'bovw P@10': { mean: 0.2, low: 0.17, high: 0.23, verdict: 'above' },
+      'bovw P@10 (OOC)': { mean: -0.1, low: -0.13, high: -0.07, verdict: 'below' },
+    });
+    assert.deepEqual(Object.keys(rows.find((x) => x.kind === 'zero-shot')!.paired ?? {}), ['bovw P@10']);
+    assert.equal(rows.find((x) => x.kind === 'bovw')!.paired, undefined, 'a baseline row carries no pairs');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the grid beside the reference: its published rows head each Imagenette group of a DB size it reported, never bold', async () => {
   const { withReferenceRows } = await import('../src/grid/reference-rows.ts');
   const { renderResultsTable } = await import('../src/track/table-render.ts');

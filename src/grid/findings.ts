@@ -1,7 +1,8 @@
 /**
  * The sentences README's grid section states about the table, computed from it so they stay true
  * as rows land: where each DSI model is above, level with or below BoVW and the dense encoder of
- * its own run (95% intervals apart or overlapping), on the test split and out of corpus; and how
+ * its own run, on the test split and out of corpus (by the paired difference's 95% interval where
+ * eval.json has it, else by whether the two models' intervals overlap); and how
  * IA@1 and P@10 move with the DB size for each recipe that has more than one size.
  */
 import type { Interval, ResultsTable, TableRow } from '../track/table.ts';
@@ -29,10 +30,16 @@ function comparison(row: TableRow, base: TableRow, name: string): string | null 
   for (const [column, where] of [[TEST, 'test split'], [OOC, 'out of corpus']] as const) {
     const a = row.values[column];
     const b = base.values[column];
-    if (a && b && Number.isFinite(a.low) && Number.isFinite(b.low)) parts.push(`${where} ${fmt(a)} vs ${fmt(b)}: **${verdict(a, b)}**`);
+    if (!a || !b || !Number.isFinite(a.low) || !Number.isFinite(b.low)) continue;
+    // The paired difference (same queries, resampled together) where eval computed it; else whether the intervals overlap.
+    const paired = row.paired?.[`${base.kind} ${column}`];
+    const judged = paired ? `paired Δ ${signed(paired.mean)} [${signed(paired.low)}, ${signed(paired.high)}]: **${paired.verdict}**` : `**${verdict(a, b)}**`;
+    parts.push(`${where} ${fmt(a)} vs ${fmt(b)}, ${judged}`);
   }
   return parts.length ? `vs ${name}, P@10 on the ${parts.join('; ')}` : null;
 }
+
+const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
 
 /** `imagenette-512-clustered` and `imagenette-1024-clustered` are one recipe at two DB sizes. */
 const recipeOf = (run: string) => run.replace(/-\d{3,5}(?=-|$)/, '-N');

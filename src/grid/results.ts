@@ -147,7 +147,7 @@ function findingsSection(table: ResultsTable): string[] {
   const lines = gridFindings(table);
   if (lines.length === 0) return [];
   return [
-    '#### What the rows say (computed from the table; "above"/"below": 95% intervals apart, "level": they overlap)',
+    '#### What the rows say (computed from the table; "paired Δ": the difference on the same queries with its 95% bootstrap interval, "above"/"below" when it excludes 0; without it, "above"/"below": the two 95% intervals apart, "level": they overlap)',
     '',
     ...lines,
     '',

@@ -43,8 +43,18 @@ export interface TableRow {
   /** By column name: IA@1, IA@5, ref "MAP@10", ref Recall@100, MAP@10, P@10, Recall@100, nDCG@10. */
   values: Record<string, Interval | null>;
   msPerQuery: number | null;
+  /**
+   * Paired differences this model minus a baseline of its own run (eval.json `paired`, bootstrapped
+   * over the same queries), by `<baseline kind> <column>`, e.g. `bovw P@10`, `dense P@10 (OOC)`.
+   * Absent for reports written before eval computed them.
+   */
+  paired?: Record<string, PairedInterval>;
   /** A published figure shown for comparison (src/grid/reference-rows.ts), not a run: never bold. */
   reported?: boolean;
+}
+
+export interface PairedInterval extends Interval {
+  verdict: 'above' | 'below' | 'level';
 }
 
 export interface ResultsTable {
@@ -125,6 +135,7 @@ export function buildResultsTable(reports: { run: string; report: unknown; outOf
         values[`MAP@${mapK} ${OOC}`] = estimate(field(ooc, 'map'));
       }
       for (const k of Object.keys(values)) columnSet.add(k);
+      const paired = { ...pairedOf(report, kind, `P@${mapK}`), ...pairedOf(outOfCorpus, kind, `P@${mapK} ${OOC}`) };
       rows.push({
         run,
         dataset: stringField(corpus, 'dataset') ?? '?',
@@ -137,10 +148,26 @@ export function buildResultsTable(reports: { run: string; report: unknown; outOf
         oocQueries: ooc ? numberField(ooc, 'queries') : null,
         values,
         msPerQuery: numberField(m, 'msPerQuery'),
+        ...(Object.keys(paired).length ? { paired } : {}),
       });
     }
   }
   return { columns: orderColumns([...columnSet]), rows: dedupeBaselines(sortRows(rows)) };
+}
+
+/** A report's paired P@K differences of model `kind` against each baseline, keyed `<baseline> <column>`. */
+function pairedOf(report: unknown, kind: string, column: string): Record<string, PairedInterval> {
+  const pairs = field(report, 'paired');
+  if (!Array.isArray(pairs)) return {};
+  const out: Record<string, PairedInterval> = {};
+  for (const p of pairs) {
+    const diff = estimate(field(p, 'precision'));
+    const verdict = stringField(p, 'verdict');
+    const baseline = stringField(p, 'b');
+    if (stringField(p, 'a') !== kind || !diff || !baseline || (verdict !== 'above' && verdict !== 'below' && verdict !== 'level')) continue;
+    out[`${baseline} ${column}`] = { ...diff, verdict };
+  }
+  return out;
 }
 
 /** The same model's full-protocol numbers in the out-of-corpus report (matched by kind and label). */
