@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { describeUnexpected } from '../src/runtime/crash.ts';
+import { busyMachineNote, machineLoad } from '../src/runtime/machine-load.ts';
 import { cacheRoot, checkpointsRoot, experimentsRoot } from '../src/runtime/paths.ts';
 import { stopOnSignals } from '../src/runtime/signals.ts';
 
@@ -63,4 +64,13 @@ test('SIGTERM and SIGHUP stop like Ctrl-C; a second signal quits at once and giv
     assert.ok(writes.some((w) => w.includes('\u001B[?25h')), 'cursor shown again');
     stop.dispose();
   }
+});
+
+test('timings taken on a busy machine say so: load average of half the cores (at least 1) or more', () => {
+  assert.equal(busyMachineNote({ cores: 2, loadAverage: 0.6 }, 'ms/query'), null, 'a quiet 2-core machine');
+  assert.match(busyMachineNote({ cores: 2, loadAverage: 2.31 }, 'the ms/query timings') ?? '', /load average 2\.31 on 2 cores\): the ms\/query timings are inflated/);
+  assert.equal(busyMachineNote({ cores: 16, loadAverage: 6 }, 'x'), null, 'six busy cores of sixteen leave room');
+  assert.notEqual(busyMachineNote({ cores: 16, loadAverage: 8 }, 'x'), null);
+  const here = machineLoad();
+  assert.ok(here.cores >= 1 && here.loadAverage >= 0, JSON.stringify(here));
 });

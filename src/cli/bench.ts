@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
 import { idLengthFor } from '../data/ids.ts';
+import { busyMachineNote, machineLoad } from '../runtime/machine-load.ts';
 import { benchCase, formatBench, type BenchCase } from '../bench/bench.ts';
 
 interface BenchArgs extends ConfigArgs {
@@ -44,8 +45,10 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers >= 1)) {
       throw new UserError(`--workers must be a positive integer (got ${args.workers})`);
     }
+    const busy = busyMachineNote(machineLoad(), 'the timings below');
     const backend = await initBackend(args.backend);
     process.stdout.write(`backend: ${backend}\n`);
+    if (busy) process.stdout.write(`warning: ${busy}\n`);
     for (const c of benchCases(args)) {
       if (args.dense) {
         const { benchDense, formatDenseBench } = await import('../bench/dense-bench.ts');

@@ -13,6 +13,7 @@ import { queriesOf } from '../data/types.ts';
 import { UserError } from '../runtime/errors.ts';
 import { jsonOutput } from '../runtime/json.ts';
 import { logToStderr, type Log } from '../runtime/log.ts';
+import { busyMachineNote, machineLoad } from '../runtime/machine-load.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { openRun, type RunOptions } from '../runs/open.ts';
 import { createTracker } from '../track/tracker.ts';
@@ -54,6 +55,8 @@ export interface EvalOutcome {
 
 export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   const log = opts.log ?? logToStderr;
+  // Sampled before eval's own work raises it: what else was running decides how far ms/query can be trusted.
+  const load = machineLoad();
   assertWritable(opts.experimentsDir ?? experimentsRoot(), 'experiments');
   const opened = await openRun({ ...opts, log });
   const { config, corpus, runName } = opened;
@@ -91,6 +94,8 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   }
   rankers.push(...trainedModelRankers(opened, corpus, config.decode));
 
+  const busy = busyMachineNote(load, 'the ms/query timings');
+  if (busy) notes.push(busy);
   notes.push(...chanceNotes(queries, corpus.indexedRows.length, config.eval.map_k, config.eval.recall_k));
   // BoVW (SIFT in JavaScript) ranks in a worker thread while the ViT rows decode here (wasm): one
   // core each instead of one after the other. It draws no bar of its own beside theirs.
@@ -139,6 +144,7 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
       backend: opened.backend,
       ...(config.decode.flip_average ? { flipAverage: true } : {}),
     },
+    machine: load,
     eval: {
       iaK: config.eval.ia_k,
       mapK: config.eval.map_k,
