@@ -16,6 +16,8 @@ import { readExternalEmbeddings } from '../src/data/semantic-embeddings.ts';
 import { loadConfig, PROJECT_ROOT } from '../src/config/load.ts';
 import { prepareCorpus } from '../src/data/corpus.ts';
 import type { EvalReport } from '../src/eval/types.ts';
+import { renderMarkdown } from '../src/eval/report.ts';
+import { camelCaseKeys } from '../src/runtime/json.ts';
 import { initBackend } from '../src/runtime/backend.ts';
 import { UserError } from '../src/runtime/errors.ts';
 import { openRunCorpus } from '../src/runs/open.ts';
@@ -113,6 +115,12 @@ describe('dsi eval', () => {
     assert.equal(json.paired[0].label_a, 'ViT DSI fine-tuned');
     assert.match(both.markdown, /## Paired differences \(A - B on the same 4 queries\)\n\n\| A \| B \| ΔP@10 \| ΔMAP@10 \| A vs B \|/);
     assert.match(both.markdown, /\| ViT DSI fine-tuned \| ViT DSI zero-shot \| [+-]?\d\.\d{3} \[[+-]?\d\.\d{3}, [+-]?\d\.\d{3}\] \|.*\| (above|below|level) \|/);
+  });
+
+  it('eval.md can be rebuilt from eval.json alone (snake_case on disk), as dsi serve does when eval.md is gone', () => {
+    const onDisk = JSON.parse(readFileSync(join(both.dir, 'eval.json'), 'utf8'));
+    assert.ok('query_set' in onDisk && !('querySet' in onDisk), 'eval.json keys are snake_case');
+    assert.equal(renderMarkdown(camelCaseKeys<EvalReport>(onDisk)), both.markdown);
   });
 
   it('is repeatable: the same run and seed give the same numbers', async () => {

@@ -21,3 +21,17 @@ export function snakeCaseKeys<T>(value: T): unknown {
 export function jsonOutput(value: unknown, indent = 2): string {
   return JSON.stringify(snakeCaseKeys(value), null, indent) + '\n';
 }
+
+/** The inverse of snakeCase for keys it produced: `db_size` -> `dbSize`; `IA@1`, `P@10` stay. */
+export function camelCase(key: string): string {
+  return /^[a-z][a-z0-9_]*$/.test(key) ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
+}
+
+/** A copy of `value` with every object key back in camelCase: JSON this tool wrote, read as its TypeScript records. */
+export function camelCaseKeys<T>(value: unknown): T {
+  if (Array.isArray(value)) return value.map((v) => camelCaseKeys(v)) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [camelCase(k), camelCaseKeys(v)])) as T;
+  }
+  return value as T;
+}

@@ -13,6 +13,7 @@ import { compareCurvesSpec } from '../track/plots/curves.ts';
 import { renderSvg } from '../track/plots/render.ts';
 import { listRunNames, readRun, STORE_FILES, type StoredRun } from '../track/store.ts';
 import { UserError } from '../runtime/errors.ts';
+import { camelCaseKeys } from '../runtime/json.ts';
 
 export interface StoreRoots {
   experimentsDir: string;
@@ -87,7 +88,8 @@ export async function runDetail(roots: StoreRoots, run: StoredRun) {
   const evalMdPath = join(run.dir, 'eval.md');
   let evalMarkdown: string | null = null;
   if (existsSync(evalMdPath)) evalMarkdown = await readFile(evalMdPath, 'utf8');
-  else if (run.evalReport) evalMarkdown = renderMarkdown(run.evalReport as EvalReport);
+  // eval.json is written in snake_case (runtime/json.ts); the renderer reads the camelCase records.
+  else if (run.evalReport) evalMarkdown = renderMarkdown(camelCaseKeys<EvalReport>(run.evalReport));
   const report = run.evalReport as Partial<EvalReport> | null;
   const querySource = report?.querySet?.source ?? null;
   return {
