@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../runtime/backend.ts';
 import { UserError } from '../runtime/errors.ts';
 import { idLengthFor } from '../data/ids.ts';
-import { busyMachineNote, machineLoad } from '../runtime/machine-load.ts';
+import { busyMachineNote, watchMachineLoad } from '../runtime/machine-load.ts';
 import { benchCase, formatBench, type BenchCase } from '../bench/bench.ts';
 
 interface BenchArgs extends ConfigArgs {
@@ -45,10 +45,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers >= 1)) {
       throw new UserError(`--workers must be a positive integer (got ${args.workers})`);
     }
-    const busy = busyMachineNote(machineLoad(), 'the timings below');
     const backend = await initBackend(args.backend);
     process.stdout.write(`backend: ${backend}\n`);
-    if (busy) process.stdout.write(`warning: ${busy}\n`);
+    const loadWatch = watchMachineLoad();
     for (const c of benchCases(args)) {
       if (args.dense) {
         const { benchDense, formatDenseBench } = await import('../bench/dense-bench.ts');
@@ -58,5 +57,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const result = await benchCase(c, backend, args.steps, args.profile);
       process.stdout.write(`${formatBench(result, args.top)}\n`);
     }
+    const busy = busyMachineNote(loadWatch.stop(), 'the timings above');
+    if (busy) process.stdout.write(`warning: ${busy}\n`);
   },
 };

@@ -13,7 +13,7 @@ import { queriesOf } from '../data/types.ts';
 import { UserError } from '../runtime/errors.ts';
 import { jsonOutput } from '../runtime/json.ts';
 import { logToStderr, type Log } from '../runtime/log.ts';
-import { busyMachineNote, machineLoad } from '../runtime/machine-load.ts';
+import { busyMachineNote, watchMachineLoad } from '../runtime/machine-load.ts';
 import { progressBar } from '../runtime/progress.ts';
 import { openRun, type RunOptions } from '../runs/open.ts';
 import { createTracker } from '../track/tracker.ts';
@@ -55,8 +55,6 @@ export interface EvalOutcome {
 
 export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   const log = opts.log ?? logToStderr;
-  // Sampled before eval's own work raises it: what else was running decides how far ms/query can be trusted.
-  const load = machineLoad();
   assertWritable(opts.experimentsDir ?? experimentsRoot(), 'experiments');
   const opened = await openRun({ ...opts, log });
   const { config, corpus, runName } = opened;
@@ -94,11 +92,11 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
   }
   rankers.push(...trainedModelRankers(opened, corpus, config.decode));
 
-  const busy = busyMachineNote(load, 'the ms/query timings');
-  if (busy) notes.push(busy);
   notes.push(...chanceNotes(queries, corpus.indexedRows.length, config.eval.map_k, config.eval.recall_k));
   // BoVW (SIFT in JavaScript) ranks in a worker thread while the ViT rows decode here (wasm): one
   // core each instead of one after the other. It draws no bar of its own beside theirs.
+  // What else ran while the models were timed decides how far ms/query can be trusted.
+  const loadWatch = watchMachineLoad();
   const scored: ScoredReport[] = new Array(rankers.length);
   const beside = new Map<number, Promise<ScoredReport>>();
   for (const [i, ranker] of rankers.entries()) {
@@ -115,6 +113,9 @@ export async function runEvaluation(opts: EvalOptions): Promise<EvalOutcome> {
     }
   }
   for (const [i, report] of beside) scored[i] = await report;
+  const load = loadWatch.stop();
+  const busy = busyMachineNote(load, 'the ms/query timings');
+  if (busy) notes.push(busy);
   const models = scored.map((s) => s.report);
   const paired = protocol !== 'reference' ? pairedDifferences(scored.map((s) => ({ kind: s.report.kind, label: s.report.label, queries: s.queries })), config.eval) : [];
 

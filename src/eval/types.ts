@@ -1,3 +1,4 @@
+import type { MachineLoad } from '../runtime/machine-load.ts';
 import type { RankedList } from '../types.ts';
 import type { Estimate } from './bootstrap.ts';
 
@@ -73,8 +74,8 @@ export interface EvalReport {
   /** inCorpus: `--queries DIR` images left out because the corpus holds them (out-of-corpus set). */
   querySet: { source: string; count: number; skipped: number; inCorpus?: number };
   decode: { beamWidth: number; constrained: boolean; batchSize: number; backend: string; /** decode.flip_average (absent: off) */ flipAverage?: boolean };
-  /** Cores and 1-minute load average when eval started (absent in older reports): how far ms/query can be trusted. */
-  machine?: { cores: number; loadAverage: number };
+  /** The machine while the models were timed (absent in older reports): how far ms/query can be trusted. */
+  machine?: MachineLoad;
   eval: { iaK: number[]; mapK: number; mapN: number; recallK: number; recallN: number; bootstrap: number; seed: number };
   models: ModelReport[];
   /**
