@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildResultsTable, readEvalReport, wilson } from '../src/track/table.ts';
 import { runsTableText } from '../src/track/table-render.ts';
-import { snakeCase } from '../src/track/eval-fields.ts';
+import { snakeCase } from '../src/runtime/json.ts';
 import { scalingPoints, scalingSpec } from '../src/track/plots/scaling.ts';
 import { renderPng } from '../src/track/plots/render.ts';
 import sharp from 'sharp';

@@ -5,12 +5,10 @@
  * a genuine rename is one line in EVAL_KEYS.
  */
 
+import { snakeCase } from '../runtime/json.ts';
+
 /** Report names that differ from the name the readers use (reader name -> names in eval.json, tried in order). */
 const EVAL_KEYS: Record<string, string[]> = {};
-
-export function snakeCase(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
 
 /** `obj[name]`, tolerating the snake_case spelling and the renames above; undefined when absent. */
 export function field(obj: unknown, name: string): unknown {
