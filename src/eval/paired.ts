@@ -7,7 +7,7 @@
 import type { EvalConfig } from '../config/sections/eval.ts';
 import { bootstrapMean, type Estimate } from './bootstrap.ts';
 import { averagePrecisionAtK, precisionAtK, relevanceOf } from './metrics.ts';
-import type { ModelKind, PairedDifference, RankedQuery } from './types.ts';
+import type { ModelKind, PairedDifference, RankedQuery, Verdict } from './types.ts';
 
 export interface ScoredModel {
   kind: ModelKind;
@@ -71,7 +71,7 @@ export function pairedDifferences(models: readonly ScoredModel[], cfg: EvalConfi
 }
 
 /** On P@K: "above" or "below" only when the paired interval excludes 0; otherwise "level". */
-export function verdictOf(diff: Estimate): PairedDifference['verdict'] {
+export function verdictOf(diff: Estimate): Verdict {
   if (diff.n === 0 || Number.isNaN(diff.low)) return 'level';
   if (diff.low > 0) return 'above';
   if (diff.high < 0) return 'below';

@@ -99,6 +99,9 @@ export interface EvaluatedCheckpoint {
   created: string;
 }
 
+/** How model A stands against model B: better, worse, or not told apart at 95%. */
+export type Verdict = 'above' | 'below' | 'level';
+
 /** Model A minus model B on the same queries; the interval resamples queries, not models. */
 export interface PairedDifference {
   a: ModelKind;
@@ -112,5 +115,5 @@ export interface PairedDifference {
   /** Mean per-query AP@K difference (queries with relevant images), 95% paired bootstrap interval. */
   map: Estimate;
   /** From the P@K interval: above = A better (interval above 0), below = A worse, level = includes 0. */
-  verdict: 'above' | 'below' | 'level';
+  verdict: Verdict;
 }

@@ -5,6 +5,7 @@
  * eval.json has it, else by whether the two models' intervals overlap); and how
  * IA@1 and P@10 move with the DB size for each recipe that has more than one size.
  */
+import type { Verdict } from '../eval/types.ts';
 import type { Interval, ResultsTable, TableRow } from '../track/table.ts';
 
 const TEST = 'P@10';
@@ -14,7 +15,7 @@ const DSI_KINDS = new Set(['zero-shot', 'fine-tuned']);
 const fmt = (v: Interval) => `${v.mean.toFixed(3)} [${v.low.toFixed(2)}, ${v.high.toFixed(2)}]`;
 
 /** above / below when the 95% intervals do not overlap, level when they do. */
-export function verdict(a: Interval, b: Interval): 'above' | 'below' | 'level' {
+export function verdict(a: Interval, b: Interval): Verdict {
   if (a.low > b.high) return 'above';
   if (a.high < b.low) return 'below';
   return 'level';

@@ -181,7 +181,6 @@ function runLogged(dsi: string[], args: string[], log: string, signal?: AbortSig
   });
 }
 
-/** One runner per grid folder: a second one would train the same rows twice. */
 /** The pid of the grid runner working in `logs`, when one is alive. */
 export function liveRunnerPid(logs: string): number | null {
   const file = join(logs, 'runner.pid');
@@ -190,6 +189,7 @@ export function liveRunnerPid(logs: string): number | null {
   return pid && processAlive(pid) ? pid : null;
 }
 
+/** One runner per grid folder: a second one would train the same rows twice. */
 function lockGrid(logs: string): () => void {
   const file = join(logs, 'runner.pid');
   const pid = liveRunnerPid(logs);

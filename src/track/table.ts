@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../runtime/errors.ts';
 import { field, numberField, path, stringField } from './eval-fields.ts';
 import { STORE_FILES } from './store.ts';
+import type { Verdict } from '../eval/types.ts';
 
 /**
  * `dsi runs table RUN...`: the results grid from the runs' eval.json, one row per model, grouped
@@ -54,7 +55,7 @@ export interface TableRow {
 }
 
 export interface PairedInterval extends Interval {
-  verdict: 'above' | 'below' | 'level';
+  verdict: Verdict;
 }
 
 export interface ResultsTable {
